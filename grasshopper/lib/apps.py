@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class LibConfig(AppConfig):
+    """The shared kernel: base models, errors, API plumbing, health, logging. Depends on Django/DRF only."""
+
+    name = "grasshopper.lib"
+    label = "grasshopper_lib"
+    verbose_name = "Grasshopper kernel"
