@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "loyalty",
     "waitlist",
     "notifications",
+    "grasshopper.demo",
 ]
 
 MIDDLEWARE = [
