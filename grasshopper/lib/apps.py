@@ -7,3 +7,8 @@ class LibConfig(AppConfig):
     name = "grasshopper.lib"
     label = "grasshopper_lib"
     verbose_name = "Grasshopper kernel"
+
+    def ready(self) -> None:
+        from grasshopper.lib import logging_signals
+
+        logging_signals.connect()

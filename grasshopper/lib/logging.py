@@ -1,8 +1,10 @@
 """Structured logs: one JSON object per line on stdout (``LOG_FORMAT=json``) or readable lines in development.
 
 django-structlog binds ``request_id``, ``user_id`` and ``ip`` to every line of a request and logs
-``request_started`` / ``request_finished`` (with the status ``code``); ``grasshopper.lib.logging_signals``
-adds the path and the duration. Auth failures and rate-limit hits go to the ``security`` logger.
+``request_finished`` (with the status ``code``); ``grasshopper.lib.logging_signals`` adds the method, the
+path (no query string) and ``duration_ms``, so each request is one line (``request_started`` is DEBUG).
+Auth failures and rate-limit hits go to the ``security`` logger (WARNING and above, always written).
+Celery workers log through the same configuration (``grasshopper.celery``), with ``task_id`` bound.
 """
 
 from typing import Any
@@ -32,9 +34,7 @@ def build_logging(*, level: str, fmt: str) -> dict[str, Any]:
         cache_logger_on_first_use=True,
     )
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     return {
         "version": 1,
@@ -63,7 +63,9 @@ def build_logging(*, level: str, fmt: str) -> dict[str, Any]:
             "django.request": {"level": "ERROR", "propagate": True},
             "django.server": {"level": "WARNING", "propagate": True},
             "django.db.backends": {"level": "WARNING", "propagate": True},
-            "security": {"level": "INFO", "propagate": True},
+            # Security events (rate limits, failed logins, permission refusals) are warnings or worse and
+            # are always written, whatever DJANGO_LOG_LEVEL says: the root's stdout handler has no level.
+            "security": {"level": "WARNING", "propagate": True},
             "django.security": {"level": "INFO", "propagate": True},
         },
     }

@@ -6,6 +6,7 @@ defaults: a missing one stops start-up with one line naming it. Every variable i
 in ``.env.example``.
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "csp",
     "django_celery_beat",
     "health_check",
+    "django_structlog",  # its ready() carries request_id/user_id into Celery task logs
     # ours, lowest layer first
     "grasshopper.lib",
     "accounts",
@@ -97,6 +99,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    "grasshopper.lib.middleware.request_id_header_middleware",
     # Turns django_ratelimit.exceptions.Ratelimited into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
@@ -179,17 +182,24 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Grasshopper] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-# allauth's own limits, counted in the shared cache ("key" = the email address tried).
+# The base of allauth's signup forms (pages and headless): optional full name, per-address signup limit.
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# allauth's own limits, counted in the shared cache ("key" = the email address tried). Every limit answers
+# HTTP 429: allauth's own 429s render templates/429.html; "login_failed" (allauth only adds a form error)
+# and "signup_email" (ours) are turned into 429s by accounts.ratelimits, which logs them on `security`.
+# The client IP is the one django-ratelimit uses (RATELIMIT_IP_META_KEY), see AccountAdapter.get_client_ip.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "5/m/ip,5/m/key",
     "signup": "10/m/ip",
+    "signup_email": "5/m/key",
     "reset_password": "5/m/ip,3/m/key",
     "reset_password_from_key": "10/m/ip",
     "confirm_email": "3/m/key",
     "change_password": "5/m/user",
 }
-# Mobile clients use allauth headless ("app" client: X-Session-Token header), see accounts/README in docs.
+# Mobile clients use allauth headless (the "app" client sends the X-Session-Token header); why session
+# tokens rather than DRF tokens: see the docstring of accounts/api/views.py.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app", "browser")
 
@@ -230,6 +240,9 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     # Only behind a proxy that sets this header itself (and strips it from clients).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes reach the process over plain HTTP from inside the network, without the proxy's
+# X-Forwarded-Proto: redirected, they would get a 301, which most orchestrators count as healthy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -286,7 +299,8 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="240/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    # drf-standardized-errors' AutoSchema, documenting our problem+json error shape (grasshopper.lib.api).
+    "DEFAULT_SCHEMA_CLASS": "grasshopper.lib.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -349,10 +363,15 @@ LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 LOGGING = build_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One line per request: request_finished (or request_failed) carries everything; request_started is DEBUG.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Keep the caller's X-Request-ID (a proxy's or the mobile app's) when it looks like an id; see
+# grasshopper.lib.logging_signals, which replaces anything else with a fresh UUID.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    from grasshopper.lib.sentry import init_sentry  # noqa: E402
+    from grasshopper.lib.sentry import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,
