@@ -1,9 +1,12 @@
 """The composition root's URLs: every app's pages and APIs are mounted here."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from events import views as event_views
+from grasshopper.lib import health
+from grasshopper.lib.api.views import ApiDocsView, ApiNotFoundView, ApiRedocView
 
 # Versioned API for mobile clients. Each app adds its own urls module here.
 api_v1 = [
@@ -14,7 +17,16 @@ urlpatterns = [
     path("", event_views.home, name="home"),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Last of the API: any other /api/... URL (any version, any method) is a JSON problem 404, not the
+    # HTML page. Here rather than at the end of api_v1, so that apps appending to api_v1 stay before it.
+    re_path(r"^api/", ApiNotFoundView.as_view(), name="api-not-found"),
     # --- operations (health) ---
+    # No trailing slash, no authentication, never cached; exempt from the SSL redirect (settings).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.ReadinessView.as_view(), name="readyz"),
     # --- accounts ---
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
