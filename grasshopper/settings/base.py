@@ -38,7 +38,11 @@ SECRET_KEY = _required(
 )
 DATABASE_URL = _required("DATABASE_URL", debug_default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 REDIS_URL = _required("REDIS_URL", debug_default="")
-ALLOWED_HOSTS = [h.strip() for h in _required("DJANGO_ALLOWED_HOSTS", debug_default="127.0.0.1,localhost").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in _required("DJANGO_ALLOWED_HOSTS", debug_default="127.0.0.1,localhost").split(",")
+    if h.strip()
+]
 
 if _missing:
     # One clear line, no traceback wall: SystemExit prints its message and exits with status 1.
@@ -146,7 +150,9 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "grasshopper"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "grasshopper"}
+    }
 
 # --- Accounts and authentication ------------------------------------------------------------------------
 
@@ -295,6 +301,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # Proxies in front of the app, so throttles key on the client IP and not the proxy's.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="240/min"),

@@ -92,7 +92,9 @@ def test_postgres_and_redis_are_used_when_their_urls_are_set() -> None:
     assert values["eager"] is False
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS"]
+)
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = _run(DUMP, env)
@@ -117,3 +119,14 @@ def test_check_deploy_reports_no_warnings_with_production_settings() -> None:
     result = _run("", PRODUCTION, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+
+    source = (ROOT / "grasshopper" / "settings" / "base.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    read |= set(re.findall(r'_required\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read, "the pattern no longer finds the settings' variables"
+    assert read - listed == set()
