@@ -1,10 +1,22 @@
 """Site-wide views of the composition root: error pages and the rate-limit answer."""
 
 import structlog
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 
+log = structlog.get_logger(__name__)
 security_log = structlog.get_logger("security")
+
+# What a visitor gets if even templates/errors/500.html cannot be rendered (a template or static-files
+# mistake in a deployment): no template engine, no static files, no database.
+_BARE_SERVER_ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Server error · Grasshopper</title></head><body><main>"
+    "<h1>Something went wrong on our side</h1>"
+    "<p>Sorry, an unexpected error stopped this page from loading. Please try again in a few minutes.</p>"
+    '<p><a href="/">Go to the home page</a></p></main></body></html>'
+)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -20,8 +32,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    # Rendered without a RequestContext-dependent template tag that could fail again.
-    return render(request, "errors/500.html", status=500)
+    # 500.html leaves out everything that needs the database, session or cache (see the template).
+    try:
+        return render(request, "errors/500.html", status=500)
+    except Exception:
+        # The original error is already logged by Django; this one is logged too, never hidden.
+        log.exception("server_error_page_failed", path=request.path)
+        return HttpResponseServerError(_BARE_SERVER_ERROR_PAGE)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
