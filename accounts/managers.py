@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib.auth.base_user import BaseUserManager
 
 
-class UserManager(BaseUserManager["User"]):  # type: ignore[name-defined]  # noqa: F821
+class UserManager(BaseUserManager["User"]):  # type: ignore[name-defined]
     """Users are found and created by email; there is no username."""
 
     use_in_migrations = True
