@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 DEMO_STAFF_EMAIL = "admin@grasshopper.localhost"
-DEMO_STAFF_PASSWORD = "grasshopper-demo"  # noqa: S105  (a published demo login, refused when DEBUG is off)
+# A published demo login (bandit B105 silenced): demo_setup refuses to run when DEBUG is off.
+DEMO_STAFF_PASSWORD = "grasshopper-demo"  # noqa: S105 # nosec B105
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import os
 
 _TEST_ENV = {
     "DJANGO_DEBUG": "false",
-    "DJANGO_SECRET_KEY": "test-only-secret-key-4f9c2b7e1a6d8c3f5e0b9a7d2c4e6f8a1b3d5c7e9f0a2b4c6",
+    "DJANGO_SECRET_KEY": "test-only-secret-key-4f9c2b7e1a6d8c3f5e0b9a7d2c4e6f8a1b3d5c7e9f0a2b4c6",  # nosec B105
     "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/grasshopper",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
