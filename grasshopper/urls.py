@@ -1,7 +1,9 @@
 """The composition root's URLs: every app's pages and APIs are mounted here."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from events import views as event_views
@@ -15,6 +17,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", event_views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages that name none (the admin): answer with ours.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
