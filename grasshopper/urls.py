@@ -1,12 +1,11 @@
 """The composition root's URLs: every app's pages and APIs are mounted here."""
 
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from events import views as event_views
+from grasshopper import views as site_views
 from grasshopper.lib import health
 from grasshopper.lib.api.views import ApiDocsView, ApiNotFoundView, ApiRedocView
 
@@ -17,8 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", event_views.home, name="home"),
-    # Browsers ask for /favicon.ico on pages that name none (the admin): answer with ours.
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", site_views.favicon),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,8 +1,9 @@
 """Site-wide views of the composition root: error pages and the rate-limit answer."""
 
 import structlog
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
+from django.templatetags.static import static
 
 log = structlog.get_logger(__name__)
 security_log = structlog.get_logger("security")
@@ -51,3 +52,11 @@ def ratelimited(request: HttpRequest, exception: Exception | None = None) -> Htt
     response = render(request, "errors/429.html", status=429)
     response["Retry-After"] = "60"
     return response
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin): send them to ours.
+
+    Resolved per request, not at import: the hashed name exists only after ``collectstatic``.
+    """
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
