@@ -59,6 +59,11 @@ SITE_NAME = "Grasshopper"
 # --- Applications -------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
+    # django-unfold themes the admin: it must come before django.contrib.admin.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,7 +71,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     # third party
+    "django.contrib.postgres",
     "rest_framework",
+    "django_filters",
+    "simple_history",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
@@ -106,6 +114,8 @@ MIDDLEWARE = [
     "grasshopper.lib.middleware.request_id_header_middleware",
     # Turns django_ratelimit.exceptions.Ratelimited into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Records who made each change in the admin into the simple-history rows.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "grasshopper.urls"
