@@ -4,6 +4,8 @@ Every list selector returns a queryset whose query count does not depend on the 
 venues are joined, lineups and ticket types prefetched, prices and seats left annotated.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
