@@ -86,3 +86,10 @@ check-deploy: dev-venv
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage coverage.xml htmlcov
+
+# --- benchmarks (not part of `make test`: minutes long, and they want a quiet machine) --------------------
+# Seeds 10,000 events into its own database (grasshopper_bench), serves it with gunicorn and prints one JSON
+# line of requests/s and latencies per page; see bench/README.md. Pass options with BENCH_ARGS="--keep".
+.PHONY: bench-catalogue
+bench-catalogue: venv
+	$(BIN)/python bench/catalogue.py $(BENCH_ARGS)

@@ -5,16 +5,27 @@ from grasshopper.demo.services import demo_setup
 
 
 class Command(BaseCommand):
-    help = "Load the demo data and create the demo staff user (once), then print the admin login."
+    help = (
+        "Load the demo data (a catalogue of events) and create the demo staff and organizer users (once), "
+        "then print their logins."
+    )
 
     def handle(self, *args: object, **options: object) -> None:
         if not settings.DEBUG:
             raise CommandError("Demo data is for local development only (DJANGO_DEBUG is off).")
         result = demo_setup()
         state = "created" if result.created else "already there"
+        catalogue = result.catalogue
         self.stdout.write(self.style.SUCCESS(f"Demo data {state}."))
+        if catalogue.created_anything:
+            self.stdout.write(
+                f"  Catalogue: {catalogue.events} events, {catalogue.artists} artists, "
+                f"{catalogue.venues} venues in {catalogue.seconds} s"
+            )
         self.stdout.write(
-            "\n  Admin:    http://127.0.0.1:8000/admin/\n"
-            f"  Email:    {result.staff_email}\n"
-            f"  Password: {result.staff_password}\n"
+            "\n  Site:       http://127.0.0.1:8000/\n"
+            "  Admin:      http://127.0.0.1:8000/admin/\n"
+            f"  Staff:      {result.staff_email} / {result.staff_password} (superuser)\n"
+            f"  Organizer:  {result.organizer_email} / {result.staff_password} "
+            f"(manager of {result.organizer_name})\n"
         )
