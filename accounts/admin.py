@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from accounts.forms import UserAdminChangeForm, UserCreationForm
 from accounts.models import User
@@ -18,7 +19,7 @@ from accounts.services import user_create
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 
-class EmailAddressInline(admin.TabularInline):
+class EmailAddressInline(TabularInline):
     """allauth's record of the user's addresses: whether the address is verified, which one is primary."""
 
     model = EmailAddress
@@ -32,7 +33,7 @@ class EmailAddressInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
     """Users are identified by their email address; there is no username."""
 
     form = UserAdminChangeForm
@@ -48,6 +49,8 @@ class UserAdmin(DjangoUserAdmin):
         "last_login",
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined", "groups")
+    # unfold styles plain multi-selects; Django's two-box widget overflows its layout.
+    filter_horizontal = ()
     search_fields = ("email", "full_name")
     ordering = ("-date_joined",)
     date_hierarchy = "date_joined"

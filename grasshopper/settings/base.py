@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Right after django-csp: admin pages only get what django-unfold needs added (see the admin block).
+    "grasshopper.lib.admin_csp.admin_csp_middleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
@@ -403,3 +405,27 @@ if SENTRY_DSN:
 ADMINS = [("Grasshopper admins", a) for a in env.list("DJANGO_ADMINS", default=[])]
 
 TESTING = "pytest" in sys.modules
+
+# --- Admin (django-unfold) ----------------------------------------------------------------------------
+
+UNFOLD = {
+    "SITE_TITLE": "Grasshopper admin",
+    "SITE_HEADER": "Grasshopper",
+    "SITE_SUBHEADER": "Staff and organizers",
+    "SITE_URL": "/",
+    # A Material Symbols glyph: the font ships in unfold's own static files, nothing loads from a CDN.
+    "SITE_SYMBOL": "confirmation_number",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+}
+# Added to CONTENT_SECURITY_POLICY on admin pages only (grasshopper.lib.admin_csp), as measured in
+# chromium on unfold 0.91 (the browser tests in events/tests/test_admin.py read the console for CSP errors):
+# - 'unsafe-eval': unfold ships the standard Alpine.js build, which compiles every x-data/x-on/x-bind
+#   expression with `new Function`; without it no menu, tab, filter sheet or theme switch works.
+# - style-src 'unsafe-inline': unfold writes a <style> element (theme colours, list layout) and Alpine
+#   sets `style` attributes (x-bind:style); a nonce cannot cover attributes.
+# Scripts still come only from our own origin: no 'unsafe-inline' for scripts, no other hosts.
+ADMIN_CONTENT_SECURITY_POLICY_UPDATE: dict[str, list[str]] = {
+    "script-src": ["'unsafe-eval'"],
+    "style-src": ["'unsafe-inline'"],
+}
