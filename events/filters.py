@@ -78,12 +78,17 @@ class EventFilterSet(django_filters.FilterSet):
 
     def filter_price(self, queryset: QuerySet[Event], name: str, value: str) -> QuerySet[Event]:
         # min_price is annotated by events.selectors.event_list_public.
-        return queryset.filter(min_price=0) if value == "free" else queryset.filter(min_price__gt=0)
+        # (mypy cannot see annotations made elsewhere.)
+        if value == "free":
+            return queryset.filter(min_price=0)  # type: ignore[misc]
+        return queryset.filter(min_price__gt=0)  # type: ignore[misc]
 
     def filter_available(self, queryset: QuerySet[Event], name: str, value: bool | None) -> QuerySet[Event]:
         if value is None:
             return queryset
-        return queryset.filter(tickets_left__gt=0) if value else queryset.filter(tickets_left__lte=0)
+        if value:
+            return queryset.filter(tickets_left__gt=0)  # type: ignore[misc]
+        return queryset.filter(tickets_left__lte=0)  # type: ignore[misc]
 
     def filter_sort(self, queryset: QuerySet[Event], name: str, value: str) -> QuerySet[Event]:
         # Applied in filter_queryset after every other filter, so the order is not lost to search ranking.

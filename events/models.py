@@ -1,5 +1,7 @@
 """The catalogue: who organizes what, where, with which artists, and which tickets are for sale."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from typing import ClassVar
 
@@ -87,7 +89,8 @@ class Venue(TimeStampedModel):
     )
     search_text = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords()
+    # Search documents are derived data: not history.
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["name"]
@@ -119,7 +122,8 @@ class Artist(TimeStampedModel):
     instagram_url = models.URLField(blank=True)
     search_text = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords()
+    # Search documents are derived data: not history.
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["name"]
@@ -143,7 +147,9 @@ class Event(TimeStampedModel):
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
     genres = models.ManyToManyField(Genre, blank=True, related_name="events")
-    artists = models.ManyToManyField(Artist, through="Lineup", related_name="events", blank=True)
+    artists: models.ManyToManyField[Artist, Lineup] = models.ManyToManyField(
+        Artist, through="Lineup", related_name="events", blank=True
+    )
     starts_at = models.DateTimeField(db_index=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     doors_at = models.DateTimeField(null=True, blank=True)
@@ -159,7 +165,8 @@ class Event(TimeStampedModel):
     search_vector = SearchVectorField(null=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords()
+    # Search documents are derived data: not history.
+    history = HistoricalRecords(excluded_fields=["search_vector", "search_text"])
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -237,7 +244,7 @@ class TicketType(TimeStampedModel):
 
     history = HistoricalRecords(excluded_fields=["sold", "held"])
 
-    objects: ClassVar[models.Manager["TicketType"]] = models.Manager()
+    objects: ClassVar[models.Manager[TicketType]] = models.Manager()
 
     class Meta:
         ordering = ["position", "id"]
