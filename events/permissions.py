@@ -153,8 +153,14 @@ def user_can_create_events(*, user: AnyUser) -> bool:
 
 
 def user_can_delete_event(*, user: AnyUser, event: Event | None = None) -> bool:
-    """Events are cancelled, not deleted: deleting is for superusers (orders will protect sold ones)."""
-    return user_acts_for_all_organizers(user=user)
+    """Public events are cancelled, not deleted. A draft may be deleted by whoever may edit it (the same
+    rule as ``events.services.event_delete``, which also refuses drafts with seats sold or held);
+    superusers may delete anything that nothing protects."""
+    if user_acts_for_all_organizers(user=user):
+        return True
+    if event is None:  # the changelist's bulk action: decided per object
+        return bool(organizer_ids_for_user(user=user, roles=EDIT_ROLES))
+    return event.status == Event.Status.DRAFT and _has_role(user, event.organizer_id, EDIT_ROLES)
 
 
 def user_can_delete_ticket_type(*, user: AnyUser, ticket_type: TicketType) -> bool:

@@ -52,6 +52,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Concat, Lower
+from django.utils import timezone
 
 from events.exceptions import SearchQueryTooLong
 from events.models import Artist, Event, Lineup, Venue
@@ -273,15 +274,17 @@ class SearchResults:
 
 
 def search_all(*, q: str, limit: int = 5) -> SearchResults:
-    """The best ``limit`` public events (any status but draft, venue joined, lineup with artists
+    """The best ``limit`` upcoming public events (any status but draft, venue joined, lineup with artists
     prefetched), artists and venues for ``q``. An empty query finds nothing. Four queries."""
     if not 1 <= limit <= SEARCH_ALL_MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {SEARCH_ALL_MAX_LIMIT}")
     q = search_clean_query(q)
     if not q:
         return SearchResults(query=q)
+    # Buyers search for shows they can still go to: upcoming public events only.
     public = (
         Event.objects.exclude(status=Event.Status.DRAFT)
+        .filter(starts_at__gte=timezone.now())
         .select_related("venue")
         .prefetch_related(
             Prefetch("lineup", queryset=Lineup.objects.select_related("artist").order_by("position", "id"))
