@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import (
+    Count,
     Exists,
     F,
     IntegerField,
@@ -28,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from events.models import Artist, Event, Lineup, OrganizerMember, TicketType, Venue
+from events.models import Artist, Event, Genre, Lineup, OrganizerMember, TicketType, Venue
 
 # Statuses a buyer can see in lists; cancelled events keep their page but leave the lists.
 LISTED_STATUSES = (Event.Status.PUBLISHED, Event.Status.POSTPONED)
@@ -47,16 +48,28 @@ def _visible_ticket_types() -> QuerySet[TicketType]:
 
 
 def event_list_public(*, now: datetime | None = None) -> QuerySet[Event]:
-    """Upcoming public events, soonest first, annotated with ``min_price`` (all-in, None without tickets)
-    and ``tickets_left`` (visible ticket types), venue joined and lineup prefetched."""
+    """Upcoming public events, soonest first, venue joined and lineup prefetched, annotated from the
+    visible ticket types with ``min_price`` (all-in, None without tickets) and ``price_currency``,
+    ``tickets_left`` and ``capacity_total``, ``on_sale_types`` (how many can be bought right now) and
+    ``next_sales_start`` (the next sales opening, or None)."""
     now = now or timezone.now()
     visible = Q(ticket_types__is_visible=True)
+    # A visible ticket type inside its sales window with seats left (sales_end empty: until the start,
+    # which is in the future for every listed event).
+    on_sale = (
+        visible
+        & (Q(ticket_types__sales_start__isnull=True) | Q(ticket_types__sales_start__lte=now))
+        & (Q(ticket_types__sales_end__isnull=True) | Q(ticket_types__sales_end__gt=now))
+        & Q(ticket_types__capacity__gt=F("ticket_types__sold") + F("ticket_types__held"))
+    )
     return (
         Event.objects.filter(status__in=LISTED_STATUSES, starts_at__gte=now)
         .select_related("venue", "organizer")
         .prefetch_related(_lineup_prefetch())
         .annotate(
             min_price=Min(F("ticket_types__price") + F("ticket_types__fee"), filter=visible),
+            # The currency of min_price: an event sells all its tickets in one currency.
+            price_currency=Min("ticket_types__currency", filter=visible),
             tickets_left=Coalesce(
                 Sum(
                     F("ticket_types__capacity") - F("ticket_types__sold") - F("ticket_types__held"),
@@ -64,6 +77,11 @@ def event_list_public(*, now: datetime | None = None) -> QuerySet[Event]:
                     output_field=IntegerField(),
                 ),
                 Value(0),
+            ),
+            capacity_total=Coalesce(Sum("ticket_types__capacity", filter=visible), Value(0)),
+            on_sale_types=Count("ticket_types", filter=on_sale),
+            next_sales_start=Min(
+                "ticket_types__sales_start", filter=visible & Q(ticket_types__sales_start__gt=now)
             ),
         )
         .order_by("starts_at", "id")
@@ -74,7 +92,10 @@ def event_list_home(*, now: datetime | None = None, limit: int = 6) -> dict[str,
     """The home page: featured upcoming events, and the soonest ones with tickets on sale."""
     upcoming = event_list_public(now=now)
     featured = list(upcoming.filter(is_featured=True)[:limit])
-    soonest = list(upcoming.filter(tickets_left__gt=0).exclude(pk__in=[e.pk for e in featured])[:limit])
+    # On sale now: published (postponed events sell nothing) with a ticket type in its sales window and
+    # seats left, not merely seats that go on sale later.
+    on_sale = upcoming.filter(Q(on_sale_types__gt=0), status=Event.Status.PUBLISHED)
+    soonest = list(on_sale.exclude(pk__in=[e.pk for e in featured])[:limit])
     return {"featured": featured, "soonest": soonest}
 
 
@@ -140,6 +161,33 @@ def ticket_type_state(*, ticket_type: TicketType, event: Event, now: datetime | 
     return TicketState("on_sale", "On sale", available, True)
 
 
+def event_card_state(*, event: Event) -> TicketState:
+    """What an event card in a list says about its tickets, from ``event_list_public``'s annotations
+    (no query): "Postponed", "Sold out", "12 left", "Sales start …", "On sale"."""
+    left: int = event.tickets_left  # type: ignore[attr-defined]
+    if event.status == Event.Status.POSTPONED:
+        return TicketState("unavailable", "Postponed", left, False)
+    if event.status != Event.Status.PUBLISHED:
+        return TicketState("unavailable", "Not on sale", left, False)
+    if event.min_price is None:  # type: ignore[attr-defined]
+        return TicketState("unavailable", "Tickets soon", 0, False)
+    if left <= 0:
+        return TicketState("sold_out", "Sold out", 0, False)
+    if not event.on_sale_types:  # type: ignore[attr-defined]
+        next_start: datetime | None = event.next_sales_start  # type: ignore[attr-defined]
+        if next_start is None:
+            return TicketState("ended", "Sales ended", left, False)
+        local = timezone.localtime(next_start, ZoneInfo(event.timezone))
+        # Short for a card; the event page gives the time (ticket_type_state).
+        return TicketState("not_yet", f"Sales start {local:%-d %b}", left, False)
+    if left <= FEW_LEFT:
+        return TicketState("few_left", f"{left} left", left, True)
+    capacity: int = event.capacity_total  # type: ignore[attr-defined]
+    if capacity and left / capacity <= ALMOST_SOLD_OUT_SHARE:
+        return TicketState("almost_sold_out", "Almost sold out", left, True)
+    return TicketState("on_sale", "On sale", left, True)
+
+
 def artist_get(*, slug: str) -> Artist | None:
     return Artist.objects.prefetch_related("genres").filter(slug=slug).first()
 
@@ -167,3 +215,8 @@ def city_list() -> list[str]:
         .values_list("city", flat=True)
         .distinct()
     )
+
+
+def genre_list() -> list[Genre]:
+    """Every genre, by name, for the genre filter."""
+    return list(Genre.objects.order_by("name"))

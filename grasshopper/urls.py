@@ -12,10 +12,12 @@ from grasshopper.lib.api.views import ApiDocsView, ApiNotFoundView, ApiRedocView
 # Versioned API for mobile clients. Each app adds its own urls module here.
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("events.api.urls")),
 ]
 
 urlpatterns = [
     path("", event_views.home, name="home"),
+    path("", include("events.urls")),
     path("favicon.ico", site_views.favicon),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),
