@@ -109,3 +109,12 @@ def test_home_page_says_no_events_are_on_sale_yet(client: Client) -> None:
     section = main.find("section", {"aria-labelledby": "upcoming-title"})
     assert section.find("h2").text == "Upcoming events"
     assert "No events are on sale yet." in section.text
+
+
+def test_header_links_to_the_event_list_and_marks_it_current_there(client: Client) -> None:
+    home = client.get("/").content.decode()
+    events = client.get(reverse("events:list")).content.decode()
+    link = f'href="{reverse("events:list")}"'
+    assert link in home
+    assert f'{link} aria-current="page"' not in home
+    assert f'{link} aria-current="page"' in events
