@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -46,6 +47,34 @@ def date_preset_range(preset: str, *, now: datetime) -> tuple[datetime, datetime
     return now, first_next
 
 
+class StrictNullBooleanField(forms.NullBooleanField):
+    """Like Django's, but an unknown value (``available=maybe``) is an error rather than "no filter"."""
+
+    TRUE = ("true", "1", "yes", "on", "True")
+    FALSE = ("false", "0", "no", "off", "False")
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, "", True, False):
+            return value if value != "" else None
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid_choice")
+
+    def validate(self, value: Any) -> None:
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The default select widget turns unknown values into None before the field can refuse them.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class EventFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", max_length=MAX_QUERY_LENGTH, label="Search")
     date = django_filters.ChoiceFilter(choices=DatePreset.CHOICES, method="filter_date", label="When")
@@ -56,7 +85,7 @@ class EventFilterSet(django_filters.FilterSet):
     price = django_filters.ChoiceFilter(
         choices=(("free", "Free"), ("paid", "Paid")), method="filter_price", label="Price"
     )
-    available = django_filters.BooleanFilter(method="filter_available", label="Only with tickets left")
+    available = StrictBooleanFilter(method="filter_available", label="Only with tickets left")
     sort = django_filters.ChoiceFilter(choices=Sort.CHOICES, method="filter_sort", label="Sort by")
 
     class Meta:

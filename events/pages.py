@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from events.cache import CATALOGUE_TTL, TAG_EVENTS, TAG_GENRES, TAG_VENUES
-from events.filters import MAX_QUERY_LENGTH, DatePreset, EventFilterSet, Sort
+from events.filters import MAX_QUERY_LENGTH, DatePreset, EventFilterSet, Sort, StrictNullBooleanField
 from events.models import Event, Genre, Lineup, TicketType
 from events.selectors import TicketState, city_list, event_list_public, genre_list, ticket_type_state
 from grasshopper.lib.cache import cached_selector
@@ -34,8 +34,7 @@ _NOUNS = {
     "sort": "sort order",
 }
 # The values Django's NullBooleanSelect understands (anything else would silently mean "any").
-_TRUE_VALUES = {"true", "True", "2"}
-_BOOLEAN_VALUES = {*_TRUE_VALUES, "false", "False", "3"}
+_TRUE_VALUES = set(StrictNullBooleanField.TRUE)
 
 
 # The filter menus change rarely and show no availability: cached under their tags (bumped on change).
@@ -89,11 +88,8 @@ def event_list_params_clean(
     for name in FILTER_NAMES:
         if name in form.errors and name in data:
             notices.append(f"We ignored an unknown {_NOUNS.get(name, name)} “{data.pop(name)}”.")
-    if "available" in data:
-        if data["available"] in _BOOLEAN_VALUES:
-            data["available"] = "true" if data["available"] in _TRUE_VALUES else "false"
-        else:
-            notices.append(f"We ignored an unknown {_NOUNS['available']} “{data.pop('available')}”.")
+    if "available" in data:  # the form accepted it: one spelling in the URL
+        data["available"] = "true" if data["available"] in _TRUE_VALUES else "false"
     if "city" in data:
         known = {city.casefold(): city for city in cities}
         if data["city"].casefold() in known:

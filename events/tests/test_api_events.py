@@ -206,6 +206,7 @@ def test_filter_available() -> None:
         ({"date_from": "not-a-date"}, "date_from"),
         ({"sort": "random"}, "sort"),
         ({"q": "x" * 201}, "q"),
+        ({"available": "maybe"}, "available"),
     ],
 )
 def test_invalid_filter_is_a_validation_problem_naming_the_field(params: dict[str, str], attr: str) -> None:
