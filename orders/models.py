@@ -99,7 +99,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.ticket_type.name}"
+        return f"{self.quantity} x {self.ticket_type.name}"
 
     @property
     def line_total(self) -> Decimal:
@@ -123,6 +123,9 @@ class Adjustment(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="orders_adjustment_amount_positive"),
             models.UniqueConstraint(fields=["order", "source", "reference"], name="orders_adjustment_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.description} (-{self.amount})"
 
 
 class Ticket(TimeStampedModel):
@@ -160,7 +163,7 @@ class OrderEvent(models.Model):
     to_status = models.CharField(max_length=24)
     reason = models.CharField(max_length=200, blank=True)
     money_delta = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
-    seats_delta = models.IntegerField(default=0, help_text="Seats sold (+) or returned (−) by this move.")
+    seats_delta = models.IntegerField(default=0, help_text="Seats sold (+) or returned (-) by this move.")
 
     class Meta:
         ordering = ["created", "id"]
