@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('to_status', models.CharField(max_length=24)),
                 ('reason', models.CharField(blank=True, max_length=200)),
                 ('money_delta', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12)),
-                ('seats_delta', models.IntegerField(default=0, help_text='Seats sold (+) or returned (−) by this move.')),
+                ('seats_delta', models.IntegerField(default=0, help_text='Seats sold (+) or returned (-) by this move.')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='history', to='orders.order')),
             ],
