@@ -47,3 +47,10 @@ class SearchQueryTooLong(ApplicationError):
     code = "query_too_long"
     status = 400
     default_message = "The search query is too long (200 characters at most)."
+
+
+class SoldOut(Conflict):
+    """Not enough seats left. ``extra["available"]`` is the remainder read right after the refusal."""
+
+    code = "sold_out"
+    default_message = "Not enough tickets left."

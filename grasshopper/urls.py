@@ -13,11 +13,13 @@ from grasshopper.lib.api.views import ApiDocsView, ApiNotFoundView, ApiRedocView
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("orders.api.urls")),
 ]
 
 urlpatterns = [
     path("", event_views.home, name="home"),
     path("", include("events.urls")),
+    path("orders/", include("orders.urls")),
     path("favicon.ico", site_views.favicon),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),

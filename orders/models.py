@@ -45,6 +45,8 @@ class Order(TimeStampedModel):
     )
     email = models.EmailField(help_text="Where tickets are sent; the guest's only identity.")
     buyer_name = models.CharField(max_length=150, blank=True)
+    # Names printed on the tickets, one per admission in line order; kept until the tickets are issued.
+    holder_names = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True)
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))

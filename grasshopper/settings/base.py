@@ -354,6 +354,10 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        # Several models have a `status`: each choice set gets its own name.
+        "EventStatusEnum": "events.models.Event.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "TicketStatusEnum": "orders.models.Ticket.Status",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
@@ -374,7 +378,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs are declared here (later issues add theirs); beat's DatabaseScheduler copies them to the DB.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Expire lapsed order holds (correctness does not depend on it: a reserve reclaims expired holds).
+    "orders-expire-due": {"task": "orders.expire_due", "schedule": 60.0},
+}
 
 # --- Logging, monitoring --------------------------------------------------------------------------------
 
@@ -429,3 +436,12 @@ ADMIN_CONTENT_SECURITY_POLICY_UPDATE: dict[str, list[str]] = {
     "script-src": ["'unsafe-eval'"],
     "style-src": ["'unsafe-inline'"],
 }
+
+# --- Orders -----------------------------------------------------------------------------------------------
+
+# Minutes a pending order holds its seats, and the one extension a buyer may ask for (WCAG 2.2.1).
+ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=15)
+ORDER_HOLD_EXTENSION_MINUTES = env.int("ORDER_HOLD_EXTENSION_MINUTES", default=5)
+# Order creation rate limit per user/IP (django-ratelimit syntax), and a switch for load tests.
+ORDERS_RATE_LIMIT = env.str("ORDERS_RATE_LIMIT", default="10/m")
+ORDERS_RATE_LIMIT_ENABLED = env.bool("ORDERS_RATE_LIMIT_ENABLED", default=True)

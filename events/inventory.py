@@ -1,0 +1,98 @@
+"""Inventory services: the only writers of ``TicketType.sold`` and ``TicketType.held``.
+
+Each service is ONE conditional UPDATE (``filter(..guard..).update(F() ± n)``) whose row count says
+whether it happened: no read-modify-write, no reliance on ``select_for_update`` (so it is just as correct
+on SQLite), and the ``events_tickettype_no_oversell`` constraint stays the last line of defence. On
+PostgreSQL the UPDATE locks the ticket type's row until the caller's transaction ends, so callers do it
+last in their transaction (DESIGN.md section 4) and, with several ticket types, in ``ticket_type_id`` order.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+
+from events.exceptions import SoldOut
+from events.models import TicketType
+from events.signals import inventory_released
+
+
+class InventoryCorrupted(RuntimeError):
+    """A release/sell/return found fewer held or sold seats than it was asked to move: a bug, not a buyer
+    error. Raised (never swallowed) so the caller's transaction rolls back."""
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity < 1:
+        raise ValueError(f"quantity must be positive, got {quantity}")
+
+
+def _available(ticket_type_id: int) -> int:
+    row = TicketType.objects.filter(pk=ticket_type_id).values_list("capacity", "sold", "held").first()
+    if row is None:
+        return 0
+    capacity, sold, held = row
+    return max(capacity - sold - held, 0)
+
+
+def inventory_reserve(*, ticket_type_id: int, quantity: int) -> None:
+    """Hold ``quantity`` seats: ``held += n`` only where ``sold + held + n <= capacity``.
+
+    Raises ``SoldOut`` (``sold_out``, 409) with ``extra={"available": n}``, the remainder read by a fresh
+    statement right after the refused UPDATE (on PostgreSQL's READ COMMITTED, the latest committed value).
+    """
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(
+        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
+    ).update(held=F("held") + quantity)
+    if updated != 1:
+        available = _available(ticket_type_id)
+        raise SoldOut(
+            f"Only {available} tickets left." if available else "Sold out.",
+            extra={"ticket_type_id": ticket_type_id, "available": available},
+        )
+
+
+def inventory_release(*, ticket_type_id: int, quantity: int) -> None:
+    """Give back ``quantity`` held seats (``held -= n``, guarded ``held >= n``); sends
+    ``inventory_released`` inside the transaction."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(pk=ticket_type_id, held__gte=quantity).update(
+        held=F("held") - quantity
+    )
+    if updated != 1:
+        raise InventoryCorrupted(f"ticket type {ticket_type_id}: fewer than {quantity} seats held")
+    inventory_released.send(sender=TicketType, ticket_type_id=ticket_type_id, quantity=quantity)
+
+
+def inventory_sell(*, ticket_type_id: int, quantity: int) -> None:
+    """Turn ``quantity`` held seats into sold ones (``held -= n, sold += n``, guarded ``held >= n``)."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(pk=ticket_type_id, held__gte=quantity).update(
+        held=F("held") - quantity, sold=F("sold") + quantity
+    )
+    if updated != 1:
+        raise InventoryCorrupted(f"ticket type {ticket_type_id}: fewer than {quantity} seats held")
+
+
+def inventory_sell_direct(*, ticket_type_id: int, quantity: int) -> None:
+    """Sell ``quantity`` seats that were not held (a late payment on an expired order): ``sold += n``
+    only where ``sold + held + n <= capacity``; raises ``SoldOut`` like ``inventory_reserve``."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(
+        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
+    ).update(sold=F("sold") + quantity)
+    if updated != 1:
+        available = _available(ticket_type_id)
+        raise SoldOut(extra={"ticket_type_id": ticket_type_id, "available": available})
+
+
+def inventory_return(*, ticket_type_id: int, quantity: int) -> None:
+    """Put ``quantity`` sold seats back on sale (refund, cancellation): ``sold -= n``, guarded
+    ``sold >= n``; sends ``inventory_released`` inside the transaction."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(pk=ticket_type_id, sold__gte=quantity).update(
+        sold=F("sold") - quantity
+    )
+    if updated != 1:
+        raise InventoryCorrupted(f"ticket type {ticket_type_id}: fewer than {quantity} seats sold")
+    inventory_released.send(sender=TicketType, ticket_type_id=ticket_type_id, quantity=quantity)

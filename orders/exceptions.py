@@ -1,0 +1,83 @@
+"""Errors the orders services raise, each with a stable snake_case ``code`` and the HTTP status the API
+answers. ``SoldOut`` and ``TicketTypeUnknown`` come from the catalogue (the inventory raises them) and are
+re-exported here so callers catch every order error from one module."""
+
+from events.exceptions import SoldOut, TicketTypeUnknown
+from grasshopper.lib.exceptions import ApplicationError, Conflict
+
+__all__ = [
+    "HoldExpired",
+    "HoldExtensionUsed",
+    "IdempotencyKeyReused",
+    "IllegalTransition",
+    "MaxPerOrderExceeded",
+    "MixedCurrencies",
+    "MixedEvents",
+    "OrderNotCancellable",
+    "PaymentProviderUnknown",
+    "QuantityInvalid",
+    "SalesClosed",
+    "SoldOut",
+    "TicketTypeUnknown",
+]
+
+
+class QuantityInvalid(ApplicationError):
+    code = "quantity_invalid"
+    status = 400
+    default_message = "Choose at least one ticket."
+
+
+class MaxPerOrderExceeded(ApplicationError):
+    code = "max_per_order_exceeded"
+    status = 400
+    default_message = "Too many tickets of this type in one order."
+
+
+class MixedEvents(ApplicationError):
+    code = "mixed_events"
+    status = 400
+    default_message = "One order buys tickets for one event."
+
+
+class MixedCurrencies(ApplicationError):
+    code = "mixed_currencies"
+    status = 400
+    default_message = "One order is paid in one currency."
+
+
+class SalesClosed(Conflict):
+    code = "sales_closed"
+    default_message = "Tickets of this type are not on sale."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = 422
+    default_message = "This Idempotency-Key was already used for a different request."
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+    default_message = "The order cannot move to this status."
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+    default_message = "Only an unpaid order can be cancelled here."
+
+
+class HoldExtensionUsed(Conflict):
+    code = "hold_extension_used"
+    default_message = "The hold on this order was already extended once."
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_message = "The hold on this order has expired."
+
+
+class PaymentProviderUnknown(ApplicationError):
+    code = "payment_provider_unknown"
+    status = 400
+    default_message = "Unknown payment provider."

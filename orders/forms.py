@@ -1,0 +1,82 @@
+"""The checkout's forms: ticket quantities (event page) and the guest's email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+
+from events.models import TicketType
+from events.pages import TicketRow
+from orders.services import OrderLineInput
+
+QUANTITY_PREFIX = "qty_"
+
+
+def quantity_field_name(ticket_type: TicketType) -> str:
+    return f"{QUANTITY_PREFIX}{ticket_type.pk}"
+
+
+class BuyForm(forms.Form):
+    """One quantity select per ticket type, plus the email for a guest (who has no account to send to).
+
+    Shown with the ticket types a buyer can choose now, each from 0 to min(max per order, seats left).
+    Checked on POST against max per order only: whether seats are still there, and whether sales are
+    open, is the service's answer to give (in one transaction with the hold), not the form's.
+    """
+
+    event = forms.CharField(widget=forms.HiddenInput)
+    email = forms.EmailField(
+        label="Your email",
+        help_text="We send your tickets here. No account needed.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(
+        self, *args: Any, ticket_types: Iterable[tuple[TicketType, int]], guest: bool, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        if not guest:
+            del self.fields["email"]
+        self.ticket_types: list[TicketType] = []
+        for ticket_type, most in ticket_types:
+            self.ticket_types.append(ticket_type)
+            self.fields[quantity_field_name(ticket_type)] = forms.TypedChoiceField(
+                label=f"{ticket_type.name}: number of tickets",
+                choices=[(n, str(n)) for n in range(most + 1)],
+                coerce=int,
+                initial=0,
+                required=False,
+                empty_value=0,
+            )
+
+    @classmethod
+    def for_page(cls, *, rows: Iterable[TicketRow], event_slug: str, guest: bool) -> BuyForm:
+        """The form as the event page shows it: buyable ticket types only."""
+        choices = [
+            (row.ticket_type, min(row.ticket_type.max_per_order, row.state.available))
+            for row in rows
+            if row.state.can_buy and row.state.available > 0
+        ]
+        return cls(ticket_types=choices, guest=guest, initial={"event": event_slug})
+
+    @classmethod
+    def for_post(cls, data: Any, *, ticket_types: Iterable[TicketType], guest: bool) -> BuyForm:
+        return cls(data, ticket_types=[(tt, tt.max_per_order) for tt in ticket_types], guest=guest)
+
+    def quantity_fields(self) -> list[forms.BoundField]:
+        return [self[quantity_field_name(tt)] for tt in self.ticket_types]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not self.lines():
+            raise forms.ValidationError("Choose how many tickets you want.", code="quantity_invalid")
+        return cleaned
+
+    def lines(self) -> list[OrderLineInput]:
+        return [
+            OrderLineInput(ticket_type_id=tt.pk, quantity=self.cleaned_data.get(quantity_field_name(tt)) or 0)
+            for tt in self.ticket_types
+            if self.cleaned_data.get(quantity_field_name(tt))
+        ]

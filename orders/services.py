@@ -1,0 +1,478 @@
+"""Orders: create (hold seats), pay, cancel, expire, extend a hold. Every write goes through here.
+
+Rules this module keeps (DESIGN.md sections 2-4, STYLE.md 6-8):
+
+- Seats move only through ``events.inventory`` (conditional UPDATEs that cannot oversell). ``order_create``
+  reserves LAST, after the order and its lines are inserted, in ``ticket_type_id`` order, so the hot
+  ticket-type rows are locked for the shortest time and always in the same order.
+- Status changes go through ``order_transition`` only: one table of allowed moves, the order row locked
+  and re-read before deciding, an ``OrderEvent`` per move. Lock order everywhere: the order row first,
+  then ticket-type rows (by id).
+- Correctness never depends on the beat sweep: when a reserve finds no seats, that ticket type's expired
+  holds are released in the same transaction and the reserve is retried once.
+- Signals (``order_paid``, ``order_unfulfillable``, ``inventory_released``) are sent inside the
+  transaction; receivers put their side effects behind ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from events.inventory import (
+    inventory_release,
+    inventory_reserve,
+    inventory_sell,
+    inventory_sell_direct,
+)
+from events.models import Event, TicketType
+from orders.exceptions import (
+    HoldExpired,
+    HoldExtensionUsed,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    MaxPerOrderExceeded,
+    MixedCurrencies,
+    MixedEvents,
+    OrderNotCancellable,
+    QuantityInvalid,
+    SalesClosed,
+    SoldOut,
+    TicketTypeUnknown,
+)
+from orders.models import Order, OrderEvent, OrderLine, Ticket
+from orders.signals import order_paid, order_unfulfillable
+
+S = Order.Status
+
+# The one table of allowed moves. A move to the current state is a no-op, except where the table lists
+# it: a second partial refund is a real move (its own money and seat deltas), so it writes an OrderEvent.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
+    S.PAID: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED, S.CANCELLED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED}),
+    # A late payment on an expired order: paid if the seats could be sold again, else unfulfillable.
+    S.EXPIRED: frozenset({S.PAID, S.PAID_UNFULFILLABLE}),
+}
+# Statuses in which money has been received: paying again changes nothing.
+PAID_STATUSES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.PAID_UNFULFILLABLE})
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    """One requested line: ``quantity`` seats of one ticket type."""
+
+    ticket_type_id: int
+    quantity: int
+
+
+# --- Create -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_create(
+    *,
+    event_id: int | None = None,
+    lines: list[OrderLineInput],
+    buyer: User | None,
+    email: str,
+    buyer_name: str = "",
+    holder_names: list[str] | None = None,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
+    now: datetime | None = None,
+) -> Order:
+    """Create a pending order holding its seats until ``expires_at`` (now + ``ORDER_HOLD_MINUTES``).
+
+    Validation errors (nothing is written): ``quantity_invalid``, ``max_per_order_exceeded``,
+    ``ticket_type_unknown`` (unknown, hidden, draft event, or not of ``event_id``), ``mixed_events``,
+    ``mixed_currencies``, ``sales_closed``, ``sold_out`` (``extra["available"]``).
+
+    Idempotency (signed-in buyers only: a guest has no identity to scope a key to, so a guest's key is
+    ignored): the same ``(buyer, idempotency_key)`` with the same ``request_fingerprint`` returns the
+    existing order unchanged; with another fingerprint raises ``idempotency_key_reused``. Two concurrent
+    requests with one key make one order: the unique constraint decides and the loser returns the winner's.
+
+    A free order (total 0) is completed at once by the ``free`` provider: it comes back ``paid``, ticketed.
+    """
+    now = now or timezone.now()
+    key = idempotency_key if buyer is not None else ""
+    if key:
+        existing = _order_for_key(buyer=buyer, key=key, request_fingerprint=request_fingerprint)
+        if existing is not None:
+            return existing
+
+    wanted = _merge_lines(lines)
+    ticket_types = _ticket_types_on_sale(wanted=wanted, event_id=event_id, now=now)
+    names = [name.strip() for name in holder_names or []]
+    if len(names) > sum(wanted.values()):
+        raise QuantityInvalid("More holder names than tickets.", extra={"holder_names": len(names)})
+
+    first = next(iter(ticket_types.values()))
+    subtotal = sum(
+        (ticket_types[tt_id].all_in_price * quantity for tt_id, quantity in wanted.items()), Decimal("0.00")
+    )
+    order = Order(
+        event_id=first.event_id,
+        buyer=buyer,
+        email=email,
+        buyer_name=buyer_name,
+        holder_names=names,
+        currency=first.currency,
+        subtotal=subtotal,
+        discount_total=Decimal("0.00"),
+        total=subtotal,
+        expires_at=now + timedelta(minutes=settings.ORDER_HOLD_MINUTES),
+        idempotency_key=key,
+        request_fingerprint=request_fingerprint,
+    )
+    if key:
+        try:
+            with transaction.atomic():  # a savepoint: losing the race must not poison the outer transaction
+                order.save()
+        except IntegrityError:
+            # A concurrent request with the same key committed first (our INSERT waited for it).
+            winner = _order_for_key(buyer=buyer, key=key, request_fingerprint=request_fingerprint)
+            if winner is None:
+                raise
+            return winner
+    else:
+        order.save()
+
+    # Lines in the order they were asked for (tickets and holder names follow this order).
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                ticket_type_id=tt_id,
+                quantity=quantity,
+                unit_price=ticket_types[tt_id].all_in_price,
+                unit_fee=ticket_types[tt_id].fee,
+            )
+            for tt_id, quantity in wanted.items()
+        ]
+    )
+    OrderEvent.objects.create(
+        order=order, created=now, actor=buyer, from_status="", to_status=S.PENDING, reason="created"
+    )
+
+    # Last: the seats. Hot rows locked in id order until commit, which follows right away.
+    for tt_id in sorted(wanted):
+        _reserve_reclaiming_expired(ticket_type_id=tt_id, quantity=wanted[tt_id], now=now)
+
+    if order.total == 0:
+        from orders.payments import get_provider  # payments builds on these services
+
+        order = get_provider("free").confirm(order=order, reference=f"free:{order.code}")
+    return order
+
+
+def _order_for_key(*, buyer: User | None, key: str, request_fingerprint: str) -> Order | None:
+    existing = Order.objects.filter(buyer=buyer, idempotency_key=key).first()
+    if existing is not None and existing.request_fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(extra={"order": existing.code})
+    return existing
+
+
+def _merge_lines(lines: list[OrderLineInput]) -> dict[int, int]:
+    """Quantities per ticket type, in first-asked order; two lines of one type are added up."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        if line.quantity < 1:
+            raise QuantityInvalid(extra={"ticket_type_id": line.ticket_type_id, "quantity": line.quantity})
+        wanted[line.ticket_type_id] = wanted.get(line.ticket_type_id, 0) + line.quantity
+    if not wanted:
+        raise QuantityInvalid()
+    return wanted
+
+
+def _ticket_types_on_sale(
+    *, wanted: dict[int, int], event_id: int | None, now: datetime
+) -> dict[int, TicketType]:
+    """The wanted ticket types (no lock: the seats are guarded by the reserve, not by this read)."""
+    found = TicketType.objects.select_related("event").in_bulk(list(wanted))
+    for tt_id in wanted:
+        tt = found.get(tt_id)
+        if (
+            tt is None
+            or not tt.is_visible
+            or tt.event.status == Event.Status.DRAFT
+            or (event_id is not None and tt.event_id != event_id)
+        ):
+            raise TicketTypeUnknown("Unknown ticket type.", extra={"ticket_type_id": tt_id})
+    if len({tt.event_id for tt in found.values()}) > 1:
+        raise MixedEvents()
+    if len({tt.currency for tt in found.values()}) > 1:
+        raise MixedCurrencies()
+    for tt_id, quantity in wanted.items():
+        tt = found[tt_id]
+        if quantity > tt.max_per_order:
+            raise MaxPerOrderExceeded(
+                f"At most {tt.max_per_order} tickets of {tt.name} per order.",
+                extra={"ticket_type_id": tt_id, "max_per_order": tt.max_per_order},
+            )
+        _check_sales_open(ticket_type=tt, now=now)
+    return {tt_id: found[tt_id] for tt_id in wanted}
+
+
+def _check_sales_open(*, ticket_type: TicketType, now: datetime) -> None:
+    event = ticket_type.event
+    extra: dict[str, object] = {"ticket_type_id": ticket_type.pk}
+    if event.status != Event.Status.PUBLISHED:
+        raise SalesClosed("This event is not on sale.", extra={**extra, "reason": "not_published"})
+    if now >= event.starts_at:
+        raise SalesClosed("This event has started.", extra={**extra, "reason": "event_started"})
+    # TODO(membership): members may buy from member_presale_start once accounts.Membership exists
+    # (order_create will ask "is this buyer a member now?"); until then presale counts as not open.
+    if ticket_type.sales_start is not None and now < ticket_type.sales_start:
+        raise SalesClosed("Sales have not started.", extra={**extra, "reason": "not_started"})
+    if ticket_type.sales_end is not None and now >= ticket_type.sales_end:
+        raise SalesClosed("Sales have ended.", extra={**extra, "reason": "ended"})
+
+
+def _reserve_reclaiming_expired(*, ticket_type_id: int, quantity: int, now: datetime) -> None:
+    """Reserve; when refused, release this ticket type's expired holds (same transaction) and retry once."""
+    try:
+        inventory_reserve(ticket_type_id=ticket_type_id, quantity=quantity)
+    except SoldOut:
+        # A refused UPDATE is not an SQL error: the transaction is still usable, no savepoint needed.
+        if not orders_expire_due(ticket_type_id=ticket_type_id, now=now):
+            raise
+        inventory_reserve(ticket_type_id=ticket_type_id, quantity=quantity)
+
+
+# --- Transitions --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_transition(
+    *,
+    order: Order,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    now: datetime | None = None,
+    money_delta: Decimal = Decimal(0),
+    seats_delta: int = 0,
+) -> Order:
+    """Move the order to ``to`` if ``ALLOWED_TRANSITIONS`` allows it, writing one ``OrderEvent``.
+
+    Locks the order row and decides on the re-read status. A move to the current status is a no-op
+    (returns the order, writes nothing) unless the table lists it; an illegal move raises
+    ``illegal_transition``. Seats and tickets are the caller's job (the use-case services below).
+    Returns the locked, updated instance: use it instead of the one passed in.
+    """
+    now = now or timezone.now()
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    allowed = ALLOWED_TRANSITIONS.get(locked.status, frozenset())
+    if locked.status == to and to not in allowed:
+        return locked
+    if to not in allowed:
+        raise IllegalTransition(
+            f"An order cannot go from {locked.status} to {to}.", extra={"from": locked.status, "to": to}
+        )
+    from_status = locked.status
+    locked.status = to
+    fields = ["status", "modified"]
+    if to == S.PAID and locked.paid_at is None:
+        locked.paid_at = now
+        fields.append("paid_at")
+    locked.save(update_fields=fields)
+    OrderEvent.objects.create(
+        order=locked,
+        created=now,
+        actor=actor,
+        from_status=from_status,
+        to_status=to,
+        reason=reason[:200],
+        money_delta=money_delta,
+        seats_delta=seats_delta,
+    )
+    return locked
+
+
+@transaction.atomic
+def order_mark_paid(
+    *, order: Order, provider: str, reference: str, actor: User | None = None, now: datetime | None = None
+) -> Order:
+    """Record a confirmed payment; idempotent (an order that already received money is returned as is).
+
+    Pending: held seats become sold, ``paid`` (money +total, seats +n), tickets issued once, ``order_paid``
+    sent. Expired (late payment, seats already released): the seats are sold again if they are still free
+    (``paid``, ticketed); if not, ``paid_unfulfillable`` without tickets and ``order_unfulfillable`` sent
+    (to be refunded). A payment for a cancelled order raises ``illegal_transition``.
+    """
+    now = now or timezone.now()
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status in PAID_STATUSES:
+        return locked
+    if locked.status not in (S.PENDING, S.EXPIRED):
+        raise IllegalTransition(
+            f"A payment cannot complete a {locked.status} order.", extra={"from": locked.status, "to": S.PAID}
+        )
+    lines = list(locked.lines.order_by("ticket_type_id"))
+    seats = sum(line.quantity for line in lines)
+    locked.payment_provider = provider
+    locked.payment_reference = reference
+    locked.save(update_fields=["payment_provider", "payment_reference", "modified"])
+
+    if locked.status == S.PENDING:
+        for line in lines:
+            inventory_sell(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
+        reason = f"paid ({provider})"
+    else:
+        try:
+            with transaction.atomic():  # all lines or none
+                for line in lines:
+                    inventory_sell_direct(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
+        except SoldOut:
+            locked = order_transition(
+                order=locked,
+                to=S.PAID_UNFULFILLABLE,
+                actor=actor,
+                reason=f"late payment ({provider}), seats gone",
+                now=now,
+                money_delta=locked.total,
+            )
+            order_unfulfillable.send(sender=Order, order=locked)
+            return locked
+        reason = f"late payment ({provider}), seats sold again"
+
+    locked = order_transition(
+        order=locked,
+        to=S.PAID,
+        actor=actor,
+        reason=reason,
+        now=now,
+        money_delta=locked.total,
+        seats_delta=seats,
+    )
+    _issue_tickets(order=locked, lines=lines)
+    order_paid.send(sender=Order, order=locked)
+    return locked
+
+
+def _issue_tickets(*, order: Order, lines: list[OrderLine]) -> None:
+    """One ticket per admission, holder names in line order. Called once, under the order's lock, by the
+    move to ``paid`` (the status guard in ``order_mark_paid`` is what makes it exactly once)."""
+    names = list(order.holder_names or [])
+    tickets = []
+    for line in sorted(lines, key=lambda line: line.pk):
+        for _ in range(line.quantity):
+            holder = names.pop(0) if names else ""
+            tickets.append(
+                Ticket(
+                    order=order,
+                    order_line=line,
+                    ticket_type_id=line.ticket_type_id,
+                    holder_name=holder or order.buyer_name,
+                )
+            )
+    Ticket.objects.bulk_create(tickets)
+
+
+def _release_holds(*, order: Order) -> int:
+    seats = 0
+    for line in order.lines.order_by("ticket_type_id"):
+        inventory_release(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
+        seats += line.quantity
+    return seats
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: User | None, reason: str = "", now: datetime | None = None) -> Order:
+    """Cancel an unpaid (pending) order and release its seats; already cancelled is a no-op.
+
+    Paid orders are cancelled with a refund (the payments issue): anything else raises
+    ``order_not_cancellable``.
+    """
+    now = now or timezone.now()
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status == S.CANCELLED:
+        return locked
+    if locked.status != S.PENDING:
+        raise OrderNotCancellable(extra={"status": locked.status})
+    _release_holds(order=locked)
+    return order_transition(
+        order=locked, to=S.CANCELLED, actor=actor, reason=reason or "cancelled by the buyer", now=now
+    )
+
+
+@transaction.atomic
+def order_expire(*, order: Order, now: datetime | None = None) -> Order:
+    """Expire a pending order whose hold has lapsed (``expires_at <= now``) and release its seats.
+
+    A no-op (returns the order unchanged) when it is not pending or its hold still runs: the sweep and a
+    payment or an extension may race, and whoever locks the row first decides.
+    """
+    now = now or timezone.now()
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != S.PENDING or locked.expires_at is None or locked.expires_at > now:
+        return locked
+    _release_holds(order=locked)
+    return order_transition(order=locked, to=S.EXPIRED, actor=None, reason="hold expired", now=now)
+
+
+def orders_expire_due(
+    *, now: datetime | None = None, ticket_type_id: int | None = None, limit: int = 500
+) -> int:
+    """Expire pending orders whose hold has lapsed (only those with a line of ``ticket_type_id`` if given),
+    oldest first, at most ``limit``; returns how many were expired.
+
+    Each order is locked with SKIP LOCKED and expired in its own (sub)transaction: an order a buyer or a
+    payment is working on is skipped, never waited for, and a long sweep never keeps ticket-type rows
+    locked. Inside ``order_create`` the subtransactions are savepoints of the buyer's transaction.
+    """
+    now = now or timezone.now()
+    due = Order.objects.filter(status=S.PENDING, expires_at__lte=now)
+    if ticket_type_id is not None:
+        due = due.filter(pk__in=OrderLine.objects.filter(ticket_type_id=ticket_type_id).values("order_id"))
+    candidates = list(due.order_by("expires_at", "id").values_list("pk", flat=True)[:limit])
+    expired = 0
+    for pk in candidates:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=S.PENDING, expires_at__lte=now)
+                .first()
+            )
+            if order is None:
+                continue
+            order_expire(order=order, now=now)
+            expired += 1
+    return expired
+
+
+@transaction.atomic
+def order_extend_hold(*, order: Order, now: datetime | None = None) -> Order:
+    """Extend a pending order's hold once by ``ORDER_HOLD_EXTENSION_MINUTES`` (WCAG 2.2.1 "Timing
+    adjustable"). Allowed at any time while the hold runs, not only in its last minutes: the timer warns
+    near the end, but a buyer who knows they need longer may ask earlier; once per order bounds the total.
+
+    A second request raises ``hold_extension_used``; an order that is not pending or whose hold has lapsed
+    raises ``hold_expired``. Writes an ``OrderEvent`` (pending -> pending, no deltas) for the audit.
+    """
+    now = now or timezone.now()
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != S.PENDING or locked.expires_at is None or locked.expires_at <= now:
+        raise HoldExpired(extra={"status": locked.status})
+    if locked.hold_extended:
+        raise HoldExtensionUsed()
+    locked.expires_at += timedelta(minutes=settings.ORDER_HOLD_EXTENSION_MINUTES)
+    locked.hold_extended = True
+    locked.save(update_fields=["expires_at", "hold_extended", "modified"])
+    OrderEvent.objects.create(
+        order=locked,
+        created=now,
+        actor_id=locked.buyer_id,
+        from_status=S.PENDING,
+        to_status=S.PENDING,
+        reason="hold extended",
+    )
+    return locked

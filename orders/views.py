@@ -1,0 +1,226 @@
+"""The checkout's pages: start (POST from the event page), checkout with the hold timer, extend, cancel,
+pay (the seam for Stripe), and the confirmation with tickets, calendar file and PDF.
+
+Who may see an order: its buyer (signed in), or a browser holding the guest link (``?t=`` signed token,
+then remembered in the session; orders.signing). Anybody else gets 404, never 403: an order's existence
+is not revealed. Views call one service each and show its ApplicationError as a message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
+
+from events import selectors as event_selectors
+from events.ics import event_ics
+from grasshopper.lib.exceptions import ApplicationError
+from orders import selectors, services
+from orders.forms import BuyForm
+from orders.models import Order
+from orders.payments import get_provider
+from orders.pdf import tickets_pdf_render
+from orders.qr import ticket_qr_svg
+from orders.signing import guest_session_allow, guest_session_allows, guest_token_check, guest_token_make
+
+# The hold timer warns (visibly, and once to screen readers) when this much time is left (WCAG 2.2.1).
+WARN_BEFORE = timedelta(minutes=2)
+
+
+def _order_or_404(request: HttpRequest, code: str) -> Order:
+    try:
+        order = selectors.order_get_by_code(code=code)
+    except selectors.OrderNotFound:
+        raise Http404("No such order") from None
+    user = request.user
+    if user.is_authenticated and order.buyer_id == user.pk:
+        return order
+    token = request.GET.get("t", "")
+    if token and guest_token_check(token=token, code=order.code):
+        guest_session_allow(request, code=order.code)
+        return order
+    if order.buyer_id is None and guest_session_allows(request, code=order.code):
+        return order
+    raise Http404("No such order")
+
+
+def _order_url(name: str, order: Order) -> str:
+    """The order's page; for a guest order with the signed token, so the address bar is a link to keep."""
+    url = reverse(name, kwargs={"code": order.code})
+    if order.buyer_id is None:
+        url += f"?t={guest_token_make(code=order.code)}"
+    return url
+
+
+def _event_url(order_or_slug: Order | str) -> str:
+    slug = order_or_slug if isinstance(order_or_slug, str) else order_or_slug.event.slug
+    return reverse("events:detail", kwargs={"slug": slug})
+
+
+def _error_message(error: ApplicationError) -> str:
+    available = error.extra.get("available")
+    if error.code == "sold_out" and available is not None and str(available) not in error.message:
+        return f"{error.message} Tickets left: {available}."
+    return error.message
+
+
+@require_POST
+@ratelimit(key="ip", rate="30/m", method="POST", block=True)
+def checkout_start(request: HttpRequest) -> HttpResponse:
+    """Quantities (and a guest's email) from the event page: hold the seats now, then the checkout page.
+
+    Nothing is written unless the service succeeds; on any refusal the buyer is back on the event page
+    with the reason as a message.
+    """
+    slug = request.POST.get("event", "")
+    event = event_selectors.event_get_for_page(slug=slug, user=request.user) if slug else None
+    if event is None:
+        raise Http404("No such event")
+    guest = not request.user.is_authenticated
+    form = BuyForm.for_post(request.POST, ticket_types=event.ticket_types.all(), guest=guest)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else None
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return redirect(_event_url(event.slug))
+    try:
+        order = services.order_create(
+            event_id=event.pk,
+            lines=form.lines(),
+            buyer=None if guest else request.user,
+            email=form.cleaned_data["email"] if guest else request.user.email,
+        )
+    except ApplicationError as error:
+        messages.error(request, _error_message(error))
+        return redirect(_event_url(event.slug))
+    if guest:
+        guest_session_allow(request, code=order.code)
+    if order.status == Order.Status.PAID:
+        messages.success(request, "Your tickets are booked.")
+        return HttpResponseRedirect(_order_url("orders:confirmation", order))
+    return HttpResponseRedirect(_order_url("orders:checkout", order))
+
+
+@require_safe
+@never_cache
+def checkout(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    if order.status == Order.Status.PAID:
+        return redirect("orders:confirmation", code=order.code)
+    now = timezone.now()
+    pending = order.status == Order.Status.PENDING
+    remaining = max(int((order.expires_at - now).total_seconds()), 0) if pending and order.expires_at else 0
+    context = {
+        "order": order,
+        "event": order.event,
+        "lines": order.lines.all(),
+        "pending": pending,
+        "hold_lapsed": pending and remaining == 0,
+        "remaining": remaining,
+        "remaining_text": f"{remaining // 60}:{remaining % 60:02d}",
+        "warn": pending and 0 < remaining <= WARN_BEFORE.total_seconds(),
+        "warn_seconds": int(WARN_BEFORE.total_seconds()),
+        "guest_link": request.build_absolute_uri(_order_url("orders:checkout", order))
+        if order.buyer_id is None
+        else "",
+    }
+    return render(request, "orders/checkout.html", context)
+
+
+@require_POST
+def extend_hold(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    try:
+        order = services.order_extend_hold(order=order)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        expires = timezone.localtime(order.expires_at, ZoneInfo(order.event.timezone))
+        messages.success(request, f"Your seats are held until {expires:%H:%M}.")
+    return redirect("orders:checkout", code=order.code)
+
+
+@require_POST
+def cancel(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    try:
+        services.order_cancel(
+            order=order,
+            actor=request.user if request.user.is_authenticated else None,
+            reason="Cancelled by the buyer at checkout",
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("orders:checkout", code=order.code)
+    messages.success(request, f"Order {order.code} is cancelled; the seats you held are released.")
+    return redirect(_event_url(order))
+
+
+@require_POST
+def pay(request: HttpRequest, code: str) -> HttpResponse:
+    """The seam for card payment (Stripe Checkout, next issue): ``get_provider(...).start(order=...)``.
+
+    Until then the page shows the Pay button disabled, and this answers with an explanation.
+    """
+    order = _order_or_404(request, code)
+    if order.status == Order.Status.PENDING and not order.total:
+        try:
+            get_provider("free").start(order=order)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+    else:
+        messages.info(request, "Card payment is coming soon. Your order stays reserved until the timer ends.")
+    return redirect("orders:checkout", code=order.code)
+
+
+@require_safe
+def confirmation(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    if order.status == Order.Status.PENDING:
+        return redirect("orders:checkout", code=order.code)
+    tickets = [
+        {"ticket": ticket, "qr": ticket_qr_svg(secret=ticket.secret, label=f"QR code for ticket {n}")}
+        for n, ticket in enumerate(order.tickets.all(), start=1)
+    ]
+    context = {
+        "order": order,
+        "event": order.event,
+        "lines": order.lines.all(),
+        "tickets": tickets,
+        "guest_link": request.build_absolute_uri(_order_url("orders:confirmation", order))
+        if order.buyer_id is None
+        else "",
+    }
+    return render(request, "orders/confirmation.html", context)
+
+
+@require_safe
+def calendar(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    url = request.build_absolute_uri(_event_url(order))
+    response = HttpResponse(
+        event_ics(event=order.event, url=url), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{order.event.slug}.ics"'
+    return response
+
+
+@require_safe
+def tickets_pdf(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order_or_404(request, code)
+    tickets = [t for t in order.tickets.all() if t.status != t.Status.VOID]
+    if not tickets:
+        raise Http404("No tickets")
+    pdf = tickets_pdf_render(order=order, tickets=tickets, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="tickets-{order.code}.pdf"'
+    return response
