@@ -48,7 +48,7 @@ class BuyForm(forms.Form):
                 coerce=int,
                 initial=0,
                 required=False,
-                empty_value=0,
+                empty_value=0,  # type: ignore[arg-type]  # coerce=int: the empty choice is 0
             )
 
     @classmethod
@@ -69,7 +69,7 @@ class BuyForm(forms.Form):
         return [self[quantity_field_name(tt)] for tt in self.ticket_types]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.errors and not self.lines():
             raise forms.ValidationError("Choose how many tickets you want.", code="quantity_invalid")
         return cleaned

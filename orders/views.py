@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from accounts.models import User
 from events import selectors as event_selectors
 from events.ics import event_ics
 from grasshopper.lib.exceptions import ApplicationError
@@ -90,14 +91,15 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else None
             for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect(_event_url(event.slug))
+    buyer = request.user if isinstance(request.user, User) and not guest else None
     try:
         order = services.order_create(
             event_id=event.pk,
             lines=form.lines(),
-            buyer=None if guest else request.user,
-            email=form.cleaned_data["email"] if guest else request.user.email,
+            buyer=buyer,
+            email=buyer.email if buyer else form.cleaned_data["email"],
         )
     except ApplicationError as error:
         messages.error(request, _error_message(error))
