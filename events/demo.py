@@ -22,8 +22,12 @@ Caveats, on purpose:
 - ``bulk_create`` sends no ``post_save`` signals and writes no simple-history rows. So the seed does what
   ``events.receivers`` would: it recomputes the new rows' search documents (``events.search``) in the
   same transaction and bumps the catalogue's list cache tags after commit.
-- ``sold`` is written directly (there are no orders to count): ``inventory_audit`` would call it drift.
-  Every counter still satisfies the ``sold + held <= capacity`` constraint; ``held`` is always 0.
+- No sales. The catalogue cannot make orders (events sits below orders), and a ``sold`` counter without
+  the orders behind it is drift to ``inventory_audit``. So every ticket type is inserted with
+  ``sold = held = 0``, and the plan's sales (``TicketPlan.sold``: sold-out, nearly sold-out and ordinary
+  demand) come back in ``SeedResult.sales`` for the ticket types this run inserted. The composition root
+  (``grasshopper.demo``: ``make run``'s ``demo_setup`` and ``manage.py seed_demo``) turns them into paid
+  orders with ``orders.demo`` in the same transaction.
 
 Names of artists, venues and organizers are invented (any likeness to a real act is a coincidence); the
 cities, their coordinates and time zones are real. A few artists carry accents (``Café Quetzal``,
@@ -311,7 +315,7 @@ class TicketPlan:
     fee: Decimal
     currency: str
     capacity: int
-    sold: int
+    sold: int  # planned sales: returned in SeedResult.sales, never written to TicketType.sold here
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     member_presale_start: datetime | None = None
@@ -347,8 +351,17 @@ class EventPlan:
 
 
 @dataclass(frozen=True)
+class PlannedSale:
+    """Seats of one inserted ticket type that the demo says were sold (orders are made above events)."""
+
+    ticket_type_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
 class SeedResult:
-    """What one run inserted (zeros on a re-run) and how long it took."""
+    """What one run inserted (zeros on a re-run) and how long it took; ``sales`` are the planned sales of
+    the ticket types it inserted, still to be made into orders by the caller."""
 
     organizers: int
     venues: int
@@ -358,6 +371,7 @@ class SeedResult:
     lineups: int
     ticket_types: int
     seconds: float
+    sales: tuple[PlannedSale, ...] = ()
 
     @property
     def created_anything(self) -> bool:
@@ -866,7 +880,8 @@ def demo_catalogue_seed(
         for slot in e.lineup
     ]
     _bulk_insert(Lineup, lineups, label="lineups", progress=progress)
-    # `sold` is set at insert time: there are no orders yet (see the module docstring).
+    # Counters start at zero: the planned sales are returned, not written (see the module docstring).
+    planned = [(e, t) for e in inserted for t in e.tickets]
     ticket_types = [
         TicketType(
             event_id=event_ids[e.slug],
@@ -876,7 +891,7 @@ def demo_catalogue_seed(
             fee=t.fee,
             currency=t.currency,
             capacity=t.capacity,
-            sold=t.sold,
+            sold=0,
             held=0,
             sales_start=t.sales_start,
             sales_end=t.sales_end,
@@ -888,6 +903,12 @@ def demo_catalogue_seed(
         for position, t in enumerate(e.tickets)
     ]
     _bulk_insert(TicketType, ticket_types, label="ticket types", progress=progress)
+    # bulk_create sets the new primary keys on PostgreSQL and SQLite (RETURNING); same order as planned.
+    sales = tuple(
+        PlannedSale(ticket_type_id=row.pk, quantity=t.sold)
+        for row, (_, t) in zip(ticket_types, planned, strict=True)
+        if t.sold
+    )
     say(f"Events +{len(inserted)}, lineup slots +{len(lineups)}, ticket types +{len(ticket_types)}")
 
     _refresh_search_and_cache(
@@ -907,4 +928,5 @@ def demo_catalogue_seed(
         lineups=len(lineups),
         ticket_types=len(ticket_types),
         seconds=round(time.monotonic() - started, 2),
+        sales=sales,
     )

@@ -8,6 +8,8 @@ from grasshopper.lib.exceptions import ApplicationError, Conflict
 __all__ = [
     "HoldExpired",
     "HoldExtensionUsed",
+    "HolderNamesInvalid",
+    "HolderNamesLocked",
     "IdempotencyKeyReused",
     "IllegalTransition",
     "MaxPerOrderExceeded",
@@ -81,3 +83,14 @@ class PaymentProviderUnknown(ApplicationError):
     code = "payment_provider_unknown"
     status = 400
     default_message = "Unknown payment provider."
+
+
+class HolderNamesInvalid(ApplicationError):
+    code = "holder_names_invalid"
+    status = 400
+    default_message = "Give at most one name per ticket, each at most 150 characters."
+
+
+class HolderNamesLocked(Conflict):
+    code = "holder_names_locked"
+    default_message = "Names can be changed only on a pending or paid order."

@@ -1,4 +1,4 @@
-"""The checkout's forms: ticket quantities (event page) and the guest's email."""
+"""The checkout's forms: ticket quantities (event page), the guest's email, and holder names (checkout)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django import forms
 
 from events.models import TicketType
 from events.pages import TicketRow
-from orders.services import OrderLineInput
+from orders.models import Order
+from orders.services import HOLDER_NAME_MAX_LENGTH, OrderLineInput
 
 QUANTITY_PREFIX = "qty_"
 
@@ -80,3 +81,35 @@ class BuyForm(forms.Form):
             for tt in self.ticket_types
             if self.cleaned_data.get(quantity_field_name(tt))
         ]
+
+
+class HolderNamesForm(forms.Form):
+    """One optional name per admission, labelled with its ticket ("Ticket 2 (Standing): name on it").
+
+    Built from the order's lines, in the order tickets are issued (line by line). Lengths are checked here
+    so each field can show its own error; the service checks them again, with the count.
+    """
+
+    def __init__(self, *args: Any, admissions: Iterable[str], names: Iterable[str] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        current = list(names)
+        for n, ticket_name in enumerate(admissions, start=1):
+            self.fields[holder_field_name(n)] = forms.CharField(
+                label=f"Ticket {n} ({ticket_name}): name on the ticket",
+                max_length=HOLDER_NAME_MAX_LENGTH,
+                required=False,
+                initial=current[n - 1] if n <= len(current) else "",
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
+
+    @classmethod
+    def for_order(cls, order: Order, data: Any = None) -> HolderNamesForm:
+        admissions = [line.ticket_type.name for line in order.lines.all() for _ in range(line.quantity)]
+        return cls(data, admissions=admissions, names=order.holder_names or [])
+
+    def names(self) -> list[str]:
+        return [self.cleaned_data.get(name) or "" for name in self.fields]
+
+
+def holder_field_name(n: int) -> str:
+    return f"holder_{n}"

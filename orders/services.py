@@ -33,6 +33,8 @@ from events.inventory import (
 )
 from events.models import Event, TicketType
 from orders.exceptions import (
+    HolderNamesInvalid,
+    HolderNamesLocked,
     HoldExpired,
     HoldExtensionUsed,
     IdempotencyKeyReused,
@@ -475,4 +477,56 @@ def order_extend_hold(*, order: Order, now: datetime | None = None) -> Order:
         to_status=S.PENDING,
         reason="hold extended",
     )
+    return locked
+
+
+# --- Holder names -------------------------------------------------------------------------------------
+
+HOLDER_NAME_MAX_LENGTH = 150  # Ticket.holder_name
+
+
+@transaction.atomic
+def order_set_holder_names(
+    *, order: Order, names: list[str], actor: User | None, now: datetime | None = None
+) -> Order:
+    """Set the names printed on an order's tickets, one per admission in line order (blank: the buyer's).
+
+    Pending: stored in ``Order.holder_names``; ``order_mark_paid`` copies them onto the tickets it issues.
+    Paid (``paid``, ``partially_refunded``): stored too, and written at once onto the valid tickets, in
+    ticket order (used and void tickets keep the name they had); no ``OrderEvent``: a name is not a move of
+    money or seats. Any other status raises ``holder_names_locked``. More names than admissions (valid
+    tickets once paid) or a name longer than 150 characters raises ``holder_names_invalid``. Names are
+    stripped; trailing blanks are dropped. Returns the locked, updated order.
+    """
+    cleaned = [str(name).strip() for name in names]
+    while cleaned and not cleaned[-1]:
+        cleaned.pop()
+    too_long = [n for n, name in enumerate(cleaned, start=1) if len(name) > HOLDER_NAME_MAX_LENGTH]
+    if too_long:
+        raise HolderNamesInvalid(
+            f"A name can be at most {HOLDER_NAME_MAX_LENGTH} characters.", extra={"positions": too_long}
+        )
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    paid = locked.status in (S.PAID, S.PARTIALLY_REFUNDED)
+    if locked.status != S.PENDING and not paid:
+        raise HolderNamesLocked(extra={"status": locked.status})
+    if paid:
+        tickets = list(locked.tickets.filter(status=Ticket.Status.VALID).order_by("id"))
+        admissions = len(tickets)
+    else:
+        admissions = sum(locked.lines.values_list("quantity", flat=True))
+    if len(cleaned) > admissions:
+        raise HolderNamesInvalid(
+            f"This order has {admissions} tickets: give at most {admissions} names.",
+            extra={"names": len(cleaned), "admissions": admissions},
+        )
+    locked.holder_names = cleaned
+    locked.save(update_fields=["holder_names", "modified"])
+    if paid:
+        now = now or timezone.now()
+        for n, ticket in enumerate(tickets):
+            # Blank: the buyer's name, as _issue_tickets prints it.
+            ticket.holder_name = (cleaned[n] if n < len(cleaned) else "") or locked.buyer_name
+            ticket.modified = now
+        Ticket.objects.bulk_update(tickets, ["holder_name", "modified"])
     return locked

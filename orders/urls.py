@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:code>/checkout/", views.checkout, name="checkout"),
     path("<str:code>/extend/", views.extend_hold, name="extend"),
     path("<str:code>/cancel/", views.cancel, name="cancel"),
+    path("<str:code>/names/", views.holder_names, name="holder_names"),
     path("<str:code>/pay/", views.pay, name="pay"),
     path("<str:code>/calendar.ics", views.calendar, name="calendar"),
     path("<str:code>/tickets.pdf", views.tickets_pdf, name="tickets_pdf"),

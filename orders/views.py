@@ -1,5 +1,5 @@
-"""The checkout's pages: start (POST from the event page), checkout with the hold timer, extend, cancel,
-pay (the seam for Stripe), and the confirmation with tickets, calendar file and PDF.
+"""The checkout's pages: start (POST from the event page), checkout with the hold timer, holder names,
+extend, cancel, pay (the seam for Stripe), and the confirmation with tickets, calendar file and PDF.
 
 Who may see an order: its buyer (signed in), or a browser holding the guest link (``?t=`` signed token,
 then remembered in the session; orders.signing). Anybody else gets 404, never 403: an order's existence
@@ -25,7 +25,7 @@ from events import selectors as event_selectors
 from events.ics import event_ics
 from grasshopper.lib.exceptions import ApplicationError
 from orders import selectors, services
-from orders.forms import BuyForm
+from orders.forms import BuyForm, HolderNamesForm
 from orders.models import Order
 from orders.payments import get_provider
 from orders.pdf import tickets_pdf_render
@@ -118,6 +118,12 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
     order = _order_or_404(request, code)
     if order.status == Order.Status.PAID:
         return redirect("orders:confirmation", code=order.code)
+    return _checkout_render(request, order)
+
+
+def _checkout_render(
+    request: HttpRequest, order: Order, *, holder_form: HolderNamesForm | None = None, status: int = 200
+) -> HttpResponse:
     now = timezone.now()
     pending = order.status == Order.Status.PENDING
     remaining = max(int((order.expires_at - now).total_seconds()), 0) if pending and order.expires_at else 0
@@ -134,8 +140,9 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
         "guest_link": request.build_absolute_uri(_order_url("orders:checkout", order))
         if order.buyer_id is None
         else "",
+        "holder_form": holder_form or HolderNamesForm.for_order(order),
     }
-    return render(request, "orders/checkout.html", context)
+    return render(request, "orders/checkout.html", context, status=status)
 
 
 @require_POST
@@ -149,6 +156,29 @@ def extend_hold(request: HttpRequest, code: str) -> HttpResponse:
         expires = timezone.localtime(order.expires_at, ZoneInfo(order.event.timezone))
         messages.success(request, f"Your seats are held until {expires:%H:%M}.")
     return redirect("orders:checkout", code=order.code)
+
+
+@require_POST
+@never_cache
+def holder_names(request: HttpRequest, code: str) -> HttpResponse:
+    """Names on the tickets, from the checkout page. Invalid fields: the page again (400) with each error
+    next to its field; a refusal by the service (too many names, order no longer pending): a message."""
+    order = _order_or_404(request, code)
+    form = HolderNamesForm.for_order(order, data=request.POST)
+    if not form.is_valid():
+        # The page again: the form's own summary (role="alert") announces the errors.
+        return _checkout_render(request, order, holder_form=form, status=400)
+    try:
+        services.order_set_holder_names(
+            order=order,
+            names=form.names(),
+            actor=request.user if isinstance(request.user, User) else None,
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Names saved. They will be printed on your tickets.")
+    return redirect(_order_url("orders:checkout", order))
 
 
 @require_POST

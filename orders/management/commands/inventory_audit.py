@@ -5,8 +5,8 @@ tickets this counts whole lines; the refund issue will count valid + used ticket
 held = seats on lines of ``pending`` orders. Expired, cancelled, refunded and ``paid_unfulfillable``
 orders hold and sell nothing.
 
-The demo catalogue (``seed_demo``) writes ``sold`` without orders, so on a demo database every ticket type
-with sales shows drift: audit real events with ``--event <slug>`` (repeatable).
+The demo data (``demo_setup``, ``seed_demo``) sells its seats through paid orders of demo buyers
+(``orders.demo``), so a demo database audits clean too. ``--event <slug>`` (repeatable) audits some events.
 """
 
 from __future__ import annotations

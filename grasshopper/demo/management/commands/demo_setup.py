@@ -22,6 +22,11 @@ class Command(BaseCommand):
                 f"  Catalogue: {catalogue.events} events, {catalogue.artists} artists, "
                 f"{catalogue.venues} venues in {catalogue.seconds} s"
             )
+        if result.sales.orders:
+            self.stdout.write(
+                f"  Sales:     {result.sales.orders} paid orders of demo buyers, {result.sales.tickets} "
+                f"tickets in {result.sales.seconds} s"
+            )
         self.stdout.write(
             "\n  Site:       http://127.0.0.1:8000/\n"
             "  Admin:      http://127.0.0.1:8000/admin/\n"
