@@ -83,7 +83,10 @@ def inventory_sell_direct(*, ticket_type_id: int, quantity: int) -> None:
     ).update(sold=F("sold") + quantity)
     if updated != 1:
         available = _available(ticket_type_id)
-        raise SoldOut(extra={"ticket_type_id": ticket_type_id, "available": available})
+        raise SoldOut(
+            f"Only {available} tickets left." if available else "Sold out.",
+            extra={"ticket_type_id": ticket_type_id, "available": available},
+        )
 
 
 def inventory_return(*, ticket_type_id: int, quantity: int) -> None:

@@ -16,6 +16,7 @@ Rules this module keeps (DESIGN.md sections 2-4, STYLE.md 6-8):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -52,6 +53,7 @@ from orders.models import Order, OrderEvent, OrderLine, Ticket
 from orders.signals import order_paid, order_unfulfillable
 
 S = Order.Status
+FREE_PROVIDER = "free"  # orders.payments.FreeProvider.name
 
 # The one table of allowed moves. A move to the current state is a no-op, except where the table lists
 # it: a second partial refund is a real move (its own money and seat deltas), so it writes an OrderEvent.
@@ -164,14 +166,18 @@ def order_create(
         order=order, created=now, actor=buyer, from_status="", to_status=S.PENDING, reason="created"
     )
 
+    if order.total == 0:
+        # Completed at once by the "free" provider (orders.payments.FreeProvider, which has nothing to check
+        # beyond the zero total): paid, ticketed, its seats SOLD by one guarded UPDATE at the very end of
+        # _mark_paid instead of held here and sold there, so a flash sale of free tickets also locks the hot
+        # ticket-type rows last, right before commit, and only once. Sold out: all of it rolls back.
+        return _mark_paid(
+            order=order, provider=FREE_PROVIDER, reference=f"free:{order.code}", now=now, seats_held=False
+        )
+
     # Last: the seats. Hot rows locked in id order until commit, which follows right away.
     for tt_id in sorted(wanted):
         _reserve_reclaiming_expired(ticket_type_id=tt_id, quantity=wanted[tt_id], now=now)
-
-    if order.total == 0:
-        from orders.payments import get_provider  # payments builds on these services
-
-        order = get_provider("free").confirm(order=order, reference=f"free:{order.code}")
     return order
 
 
@@ -238,15 +244,18 @@ def _check_sales_open(*, ticket_type: TicketType, now: datetime) -> None:
         raise SalesClosed("Sales have ended.", extra={**extra, "reason": "ended"})
 
 
-def _reserve_reclaiming_expired(*, ticket_type_id: int, quantity: int, now: datetime) -> None:
-    """Reserve; when refused, release this ticket type's expired holds (same transaction) and retry once."""
+def _reserve_reclaiming_expired(
+    *, ticket_type_id: int, quantity: int, now: datetime, take: Callable[..., None] = inventory_reserve
+) -> None:
+    """Reserve (or, with ``take=inventory_sell_direct``, sell seats that were never held); when refused,
+    release this ticket type's expired holds (same transaction) and retry once."""
     try:
-        inventory_reserve(ticket_type_id=ticket_type_id, quantity=quantity)
+        take(ticket_type_id=ticket_type_id, quantity=quantity)
     except SoldOut:
         # A refused UPDATE is not an SQL error: the transaction is still usable, no savepoint needed.
         if not orders_expire_due(ticket_type_id=ticket_type_id, now=now):
             raise
-        inventory_reserve(ticket_type_id=ticket_type_id, quantity=quantity)
+        take(ticket_type_id=ticket_type_id, quantity=quantity)
 
 
 # --- Transitions --------------------------------------------------------------------------------------
@@ -310,6 +319,21 @@ def order_mark_paid(
     (``paid``, ticketed); if not, ``paid_unfulfillable`` without tickets and ``order_unfulfillable`` sent
     (to be refunded). A payment for a cancelled order raises ``illegal_transition``.
     """
+    return _mark_paid(order=order, provider=provider, reference=reference, actor=actor, now=now)
+
+
+@transaction.atomic
+def _mark_paid(
+    *,
+    order: Order,
+    provider: str,
+    reference: str,
+    actor: User | None = None,
+    now: datetime | None = None,
+    seats_held: bool = True,
+) -> Order:
+    """``order_mark_paid``; ``seats_held=False`` only from ``order_create`` for a free order it has just
+    written without holding its seats: they are sold directly (guarded like a reserve: ``sold_out``)."""
     now = now or timezone.now()
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status in PAID_STATUSES:
@@ -325,26 +349,48 @@ def order_mark_paid(
     locked.save(update_fields=["payment_provider", "payment_reference", "modified"])
 
     if locked.status == S.PENDING:
+        locked = order_transition(
+            order=locked,
+            to=S.PAID,
+            actor=actor,
+            reason=f"paid ({provider})",
+            now=now,
+            money_delta=locked.total,
+            seats_delta=seats,
+        )
+        _issue_tickets(order=locked, lines=lines)
+        # Last: the hot ticket-type rows (by id), locked until commit. Held seats become sold; a free order's
+        # unheld seats are sold only if free (else sold_out, and order_create's transaction rolls back).
         for line in lines:
-            inventory_sell(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
-        reason = f"paid ({provider})"
-    else:
-        try:
-            with transaction.atomic():  # all lines or none
-                for line in lines:
-                    inventory_sell_direct(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
-        except SoldOut:
-            locked = order_transition(
-                order=locked,
-                to=S.PAID_UNFULFILLABLE,
-                actor=actor,
-                reason=f"late payment ({provider}), seats gone",
-                now=now,
-                money_delta=locked.total,
-            )
-            order_unfulfillable.send(sender=Order, order=locked)
-            return locked
-        reason = f"late payment ({provider}), seats sold again"
+            if seats_held:
+                inventory_sell(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
+            else:
+                _reserve_reclaiming_expired(
+                    ticket_type_id=line.ticket_type_id,
+                    quantity=line.quantity,
+                    now=now,
+                    take=inventory_sell_direct,
+                )
+        order_paid.send(sender=Order, order=locked)
+        return locked
+
+    # Expired: a late payment. The seats are sold again if still free, else the order is unfulfillable.
+    try:
+        with transaction.atomic():  # all lines or none
+            for line in lines:
+                inventory_sell_direct(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
+    except SoldOut:
+        locked = order_transition(
+            order=locked,
+            to=S.PAID_UNFULFILLABLE,
+            actor=actor,
+            reason=f"late payment ({provider}), seats gone",
+            now=now,
+            money_delta=locked.total,
+        )
+        order_unfulfillable.send(sender=Order, order=locked)
+        return locked
+    reason = f"late payment ({provider}), seats sold again"
 
     locked = order_transition(
         order=locked,

@@ -1,0 +1,595 @@
+"""Flash-sale benchmark: 64 signed-in buyers race for one ticket type of 2,000 seats over the orders API.
+
+    make bench-flashsale                      # or: .venv/bin/python bench/flashsale.py [options]
+
+1. creates the PostgreSQL database ``grasshopper_flash`` (dropping a previous one), migrates it, and through
+   the ORM (``manage.py shell``) creates one published event with one ticket type of ``--capacity`` seats
+   (price 0: orders are paid at once and their tickets issued; ``--paid``: a priced ticket type, orders stay
+   pending with their seats held) and ``--buyers`` accounts with a verified address;
+2. starts gunicorn with production settings (DEBUG off, JSON logs at WARNING, Redis db 8 as the cache, the
+   orders rate limit off and the API throttles lifted) and waits for ``/healthz``;
+3. signs every buyer in through allauth headless (``POST /_allauth/app/v1/auth/login``: a session token),
+   before the measured phase;
+4. measured phase: the buyers, threads spread over a few processes, each on its own keep-alive connection,
+   ``POST /api/v1/orders/`` orders of 1-2 tickets until sold out; a buyer stops after ``--stop-after``
+   ``sold_out`` answers (told "only 1 left", it asks for 1). Measured from the first request to the last;
+5. prints ONE JSON line on stdout (progress goes to stderr): orders/s, requests/s, latencies of accepted and
+   refused requests, refusals by code, sold/held/capacity read from the database, oversold, tickets issued,
+   5xx count, and whether ``manage.py inventory_audit`` exits 0;
+6. stops gunicorn, flushes Redis db 8 and drops the database (unless ``--keep``).
+
+``--profile`` adds an in-process run (one Python process, no gunicorn) of the same API call through the
+Django test client on a fresh ticket type: queries per order, time in SQL vs in Python, and the top
+functions by cumulative time (cProfile). See bench/README.md, "Flash sale".
+
+Buyers present distinct client IPs (``X-Real-IP: 10.8.0.N``, with ``DJANGO_RATELIMIT_IP_META_KEY`` set to
+that header, as behind a proxy): allauth's login limit (30/min per IP) would otherwise refuse the sign-ins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from catalogue import (  # the shared helpers of the catalogue benchmark
+    ROOT,
+    VENV_BIN,
+    database_recreate,
+    database_url,
+    free_port,
+    gunicorn_start,
+    gunicorn_stop,
+    gunicorn_wait,
+    percentile,
+)
+
+TARGET_ORDERS_PER_S = 300
+ORDERS = "/api/v1/orders/"
+LOGIN = "/_allauth/app/v1/auth/login"
+PASSWORD = "Flash-Sale-Bench-7394"  # noqa: S105 (throw-away accounts in a throw-away database)
+IP_HEADER = "X-Real-IP"
+
+
+def log(message: str) -> None:
+    print(f"[flash] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--capacity", type=int, default=2_000, help="seats of the one ticket type")
+    parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers (accounts)")
+    parser.add_argument(
+        "--client-processes", type=int, default=4, help="processes the buyers are spread over"
+    )
+    parser.add_argument(
+        "--max-quantity", type=int, default=2, help="each order asks for 1..this many tickets"
+    )
+    parser.add_argument("--stop-after", type=int, default=3, help="a buyer stops after this many sold_out")
+    parser.add_argument("--deadline", type=float, default=120.0, help="upper bound of the measured phase (s)")
+    parser.add_argument(
+        "--paid", action="store_true", help="a priced ticket type: orders stay pending (held)"
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (2 x cores + 1)")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument(
+        "--database", default="grasshopper_flash", help="PostgreSQL database (created, dropped)"
+    )
+    parser.add_argument(
+        "--pg", default="host=127.0.0.1 port=5432 user=postgres", help="libpq connection string"
+    )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/8", help="cache of the benchmarked site"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile the API call in one process (cProfile, SQL time)"
+    )
+    parser.add_argument("--profile-orders", type=int, default=300, help="orders of the in-process profile")
+    parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def site_env(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))},
+        "DJANGO_SETTINGS_MODULE": "grasshopper.settings.base",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url(args),
+        "REDIS_URL": args.redis_url,
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_STATIC_MANIFEST": "false",
+        "LOG_FORMAT": "json",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "ORDERS_RATE_LIMIT_ENABLED": "false",
+        "API_THROTTLE_USER": "1000000/min",
+        "API_THROTTLE_ANON": "1000000/min",
+        # One client IP per buyer (sent in X-Real-IP), as behind a proxy: see the module docstring.
+        "DJANGO_RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
+    }
+
+
+# --- Set-up through the ORM -------------------------------------------------------------------------------
+
+SETUP_CODE = """
+import json, sys
+from datetime import timedelta
+from decimal import Decimal
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from accounts.models import User
+from events.models import Event, Organizer, TicketType, Venue
+
+spec = SPEC
+organizer = Organizer.objects.create(name="Flash Promoter", slug="flash-promoter")
+venue = Venue.objects.create(
+    name="Flash Hall", slug="flash-hall", address="1 Rua Augusta", city="Lisbon", country="PT",
+    latitude=Decimal("38.71"), longitude=Decimal("-9.14"), capacity=spec["capacity"],
+)
+starts = (timezone.now() + timedelta(days=14)).replace(minute=0, second=0, microsecond=0)
+event = Event.objects.create(
+    organizer=organizer, venue=venue, title="Flash Sale Night", slug="flash-sale-night",
+    description="One ticket type, many buyers.", starts_at=starts, ends_at=starts + timedelta(hours=3),
+    doors_at=starts - timedelta(hours=1), timezone="Europe/Lisbon", status=Event.Status.PUBLISHED,
+)
+def ticket_type(name):
+    return TicketType.objects.create(
+        event=event, name=name, price=Decimal(spec["price"]), fee=Decimal(spec["fee"]), currency="EUR",
+        capacity=spec["capacity"], max_per_order=10,
+    ).pk
+main = ticket_type("General admission")
+spare = ticket_type("Profile run")  # the in-process profile buys here, not from the measured one
+password = make_password(spec["password"])  # one Argon2 hash for all: the set-up stays fast
+users = User.objects.bulk_create(
+    [User(email=f"buyer{n}@flash.example.com", full_name=f"Buyer {n}", password=password)
+     for n in range(spec["buyers"])]
+)
+EmailAddress.objects.bulk_create(
+    [EmailAddress(user=u, email=u.email, primary=True, verified=True) for u in users]
+)
+print("FLASH " + json.dumps({"ticket_type": main, "spare_ticket_type": spare,
+                             "emails": [u.email for u in users]}))
+"""
+
+
+def setup_data(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    spec = {
+        "capacity": args.capacity,
+        "price": "25.00" if args.paid else "0.00",
+        "fee": "2.50" if args.paid else "0.00",
+        "buyers": args.buyers,
+        "password": PASSWORD,
+    }
+    code = f"SPEC = {spec!r}\n{SETUP_CODE}"
+    done = subprocess.run(  # noqa: S603 (our own manage.py, fixed code)
+        [str(VENV_BIN / "python"), "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("FLASH "):
+            return dict(json.loads(line[len("FLASH ") :]))
+    raise SystemExit(f"set-up printed no result:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+
+def buyer_ip(n: int) -> str:
+    return f"10.8.{n // 250}.{n % 250 + 1}"
+
+
+def login_all(port: int, emails: list[str]) -> list[str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    tokens = []
+    for n, email in enumerate(emails):
+        conn.request(
+            "POST",
+            LOGIN,
+            body=json.dumps({"email": email, "password": PASSWORD}),
+            headers={"Content-Type": "application/json", IP_HEADER: buyer_ip(n)},
+        )
+        response = conn.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise SystemExit(f"login of {email} answered {response.status}: {payload[:500]!r}")
+        tokens.append(json.loads(payload)["meta"]["session_token"])
+        if response.will_close:
+            conn.close()
+    conn.close()
+    return tokens
+
+
+# --- The sale ---------------------------------------------------------------------------------------------
+
+
+def _buyer(
+    job: dict[str, Any], n: int, token: str, results: list[dict[str, Any]], lock: threading.Lock
+) -> None:
+    rng = random.Random(job["seed"] * 1000 + n)  # noqa: S311
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-Session-Token": token,
+        IP_HEADER: buyer_ip(n),
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", job["port"], timeout=30)
+    records: list[tuple[float, float, str, str, int]] = []  # start, end, status, code, quantity
+    sold_out = 0
+    other_refusals = 0
+    ask_next: int | None = None
+    while time.monotonic() < job["start_at"]:
+        time.sleep(0.001)
+    while sold_out < job["stop_after"] and other_refusals < job["stop_after"] * 10:
+        if time.monotonic() >= job["deadline"]:
+            break
+        quantity = ask_next or rng.randint(1, job["max_quantity"])
+        ask_next = None
+        body = json.dumps({"lines": [{"ticket_type": job["ticket_type"], "quantity": quantity}]})
+        started = time.monotonic()
+        code = ""
+        try:
+            conn.request("POST", ORDERS, body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            status = str(response.status)
+            if response.will_close:
+                conn.close()
+            if response.status != 201:
+                try:
+                    problem = json.loads(payload)
+                    code = str(problem.get("code", ""))
+                    available = problem.get("extra", problem).get("available")
+                except (ValueError, AttributeError):
+                    code, available = "", None
+                if code == "sold_out":
+                    sold_out += 1
+                    if isinstance(available, int) and available > 0:
+                        ask_next = min(available, job["max_quantity"])
+                else:
+                    other_refusals += 1
+        except (OSError, http.client.HTTPException) as error:
+            status = type(error).__name__
+            conn.close()
+            other_refusals += 1
+        records.append((started, time.monotonic(), status, code or status, quantity))
+    conn.close()
+    with lock:
+        results.append({"buyer": n, "records": records})
+
+
+def _buyer_process(job: dict[str, Any]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=_buyer, args=(job, n, token, results, lock)) for n, token in job["buyers"]
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def sale(args: argparse.Namespace, port: int, ticket_type: int, tokens: list[str]) -> dict[str, Any]:
+    processes = max(1, min(args.client_processes, len(tokens)))
+    start_at = time.monotonic() + 1.0  # every process forked and every thread waiting
+    numbered = list(enumerate(tokens))
+    jobs = [
+        {
+            "port": port,
+            "ticket_type": ticket_type,
+            "buyers": numbered[p::processes],
+            "start_at": start_at,
+            "deadline": start_at + args.deadline,
+            "stop_after": args.stop_after,
+            "max_quantity": args.max_quantity,
+            "seed": args.seed,
+        }
+        for p in range(processes)
+    ]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        per_process = pool.map(_buyer_process, jobs)
+    records = [r for results in per_process for buyer in results for r in buyer["records"]]
+    if not records:
+        raise SystemExit("no request was made")
+    first = min(r[0] for r in records)
+    last = max(r[1] for r in records)
+    wall = max(last - first, 1e-9)
+    accepted = [r for r in records if r[2] == "201"]
+    refused = [r for r in records if r[2] != "201"]
+    return {
+        "wall_s": round(wall, 3),
+        "requests": len(records),
+        "accepted": len(accepted),
+        "seats_accepted": sum(r[4] for r in accepted),
+        "orders_per_s": round(len(accepted) / wall, 1),
+        "requests_per_s": round(len(records) / wall, 1),
+        "accepted_p50_ms": percentile([(r[1] - r[0]) * 1000 for r in accepted], 50),
+        "accepted_p99_ms": percentile([(r[1] - r[0]) * 1000 for r in accepted], 99),
+        "refused": len(refused),
+        "refused_p50_ms": percentile([(r[1] - r[0]) * 1000 for r in refused], 50),
+        "refused_p99_ms": percentile([(r[1] - r[0]) * 1000 for r in refused], 99),
+        "refused_by_code": dict(sorted(Counter(r[3] for r in refused).items())),
+        "status": dict(sorted(Counter(r[2] for r in records).items())),
+        "status_5xx": sum(1 for r in records if r[2].startswith("5")),
+        "connection_errors": sum(1 for r in records if not r[2].isdigit()),
+        # The sold-out moment: when the last accepted order came back, from the first request.
+        "sold_out_after_s": round(max((r[1] for r in accepted), default=first) - first, 3),
+    }
+
+
+def database_counts(args: argparse.Namespace, ticket_type: int) -> dict[str, Any]:
+    with psycopg.connect(f"{args.pg} dbname={args.database}") as conn:
+        capacity, sold, held = conn.execute(
+            "SELECT capacity, sold, held FROM events_tickettype WHERE id = %s", [ticket_type]
+        ).fetchone() or (0, 0, 0)
+        tickets = conn.execute(
+            "SELECT count(*) FROM orders_ticket WHERE ticket_type_id = %s", [ticket_type]
+        ).fetchone()
+        statuses = dict(
+            conn.execute(
+                "SELECT o.status, count(DISTINCT o.id) FROM orders_order o "
+                "JOIN orders_orderline l ON l.order_id = o.id WHERE l.ticket_type_id = %s GROUP BY o.status",
+                [ticket_type],
+            ).fetchall()
+        )
+    return {
+        "capacity": capacity,
+        "sold": sold,
+        "held": held,
+        "oversold": max(0, sold + held - capacity),
+        "tickets_issued": tickets[0] if tickets else 0,
+        "orders_by_status": statuses,
+    }
+
+
+def inventory_audit(env: dict[str, str]) -> bool:
+    done = subprocess.run(  # noqa: S603 (our own manage.py, fixed arguments)
+        [str(VENV_BIN / "python"), "manage.py", "inventory_audit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log(f"inventory_audit exit {done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
+    return done.returncode == 0
+
+
+# --- In-process profile -----------------------------------------------------------------------------------
+
+
+def profile_child(args: argparse.Namespace) -> int:
+    """Runs in its own process with the site's environment: ``--profile-orders`` API calls in one process."""
+    import cProfile
+    import io
+    import pstats
+
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+
+    from events.models import TicketType
+
+    spec = json.loads(os.environ["FLASH_PROFILE_SPEC"])
+    ticket_type = spec["ticket_type"]
+    host = {"HTTP_HOST": "127.0.0.1", "HTTP_X_REAL_IP": "10.9.0.1"}
+    login = Client(**host).post(
+        LOGIN, json.dumps({"email": spec["email"], "password": PASSWORD}), content_type="application/json"
+    )
+    if login.status_code != 200:
+        raise SystemExit(f"profile: login answered {login.status_code}: {login.content[:300]!r}")
+    client = Client(**host, HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
+    body = json.dumps({"lines": [{"ticket_type": ticket_type, "quantity": 1}]})
+
+    sql: dict[str, Any] = {"count": 0, "seconds": 0.0, "by_kind": Counter()}
+
+    def timed(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            sql["count"] += 1
+            sql["seconds"] += time.perf_counter() - started
+            sql["by_kind"][query.split(None, 1)[0].upper()] += 1
+
+    def order() -> None:
+        response = client.post(ORDERS, body, content_type="application/json")
+        if response.status_code != 201:
+            raise SystemExit(f"profile: order answered {response.status_code}: {response.content[:300]!r}")
+
+    for _ in range(20):  # warm-up: connection, caches, imports
+        order()
+    n = args.profile_orders
+    started = time.perf_counter()
+    for _ in range(n // 2):  # without the profiler first: the real cost of one order in one process
+        order()
+    plain_ms = (time.perf_counter() - started) / (n // 2) * 1000
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(timed):
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(n):
+            order()
+        profiler.disable()
+        total = time.perf_counter() - started
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("cumulative").print_stats(45)
+    (Path(spec["out"]) / "profile.txt").write_text(stream.getvalue())
+    stats.dump_stats(str(Path(spec["out"]) / "profile.pstats"))
+
+    # Queries of one order, by statement (what the request does, in order).
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        order()
+    statements = [q["sql"][:140] for q in captured.captured_queries]
+    tt = TicketType.objects.get(pk=ticket_type)
+    # Profiling inflates Python time (compare ms_per_order_unprofiled); SQL time is the client-side wall time
+    # of each statement (round trip included), measured under the profiler.
+    result = {
+        "orders": n,
+        "ms_per_order_unprofiled": round(plain_ms, 2),
+        "ms_per_order_profiled": round(total / n * 1000, 2),
+        "queries_per_order": round(sql["count"] / n, 1),
+        "sql_ms_per_order": round(sql["seconds"] / n * 1000, 2),
+        "python_ms_per_order": round((total - sql["seconds"]) / n * 1000, 2),
+        "queries_by_kind_per_order": {k: round(v / n, 1) for k, v in sorted(sql["by_kind"].items())},
+        "statements_of_one_order": statements,
+        "sold_after": tt.sold,
+    }
+    print("PROFILE " + json.dumps(result), flush=True)
+    return 0
+
+
+def run_profile(
+    args: argparse.Namespace, env: dict[str, str], data: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    child_env = {
+        **env,
+        "FLASH_PROFILE_SPEC": json.dumps(
+            {"ticket_type": data["spare_ticket_type"], "email": data["emails"][0], "out": str(out)}
+        ),
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(  # noqa: S603 (this script, fixed arguments)
+        [str(VENV_BIN / "python"), __file__, "--profile-child", f"--profile-orders={args.profile_orders}"],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("PROFILE "):
+            result = dict(json.loads(line[len("PROFILE ") :]))
+            log("profile (top functions by cumulative time):\n" + (out / "profile.txt").read_text()[:6000])
+            return result
+    raise SystemExit(f"profile run failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+
+
+# --- Main -------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.profile_child:
+        return profile_child(args)
+    if args.profile and args.capacity < args.profile_orders * 2 + 20:
+        raise SystemExit("--profile needs --capacity of at least 2 x --profile-orders + 20")
+    env = site_env(args)
+    report: dict[str, Any] = {
+        "bench": "flashsale",
+        "mode": "paid: priced ticket type, orders stay pending with seats held"
+        if args.paid
+        else "free: price 0, orders paid at once and tickets issued",
+        "cpu_count": os.cpu_count(),
+        "load_avg_before": [round(x, 2) for x in os.getloadavg()],
+        "buyers": args.buyers,
+        "client_processes": args.client_processes,
+        "gunicorn": {
+            "workers": args.workers,
+            "worker_class": args.worker_class,
+            "threads": args.threads if args.worker_class == "gthread" else 1,
+        },
+    }
+    cache = redis.Redis.from_url(args.redis_url)
+    gunicorn: subprocess.Popen[bytes] | None = None
+    workdir = Path(tempfile.mkdtemp(prefix="gh-flash-"))
+    try:
+        log(f"creating database {args.database}")
+        database_recreate(args)
+        started = time.monotonic()
+        subprocess.run(  # noqa: S603 (our own manage.py, fixed arguments)
+            [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=sys.stderr,
+        )
+        cache.flushdb()  # our own db 8
+        data = setup_data(args, env)
+        ticket_type = data["ticket_type"]
+        report["setup_s"] = round(time.monotonic() - started, 2)
+        log(f"migrated and set up in {report['setup_s']} s: ticket type {ticket_type}, {args.buyers} buyers")
+
+        port = free_port()
+        logfile = workdir / "gunicorn.log"
+        gunicorn = gunicorn_start(args, env, port, logfile)
+        gunicorn_wait(gunicorn, port, logfile)
+        log(f"gunicorn on 127.0.0.1:{port}: {args.workers} {args.worker_class} workers")
+        started = time.monotonic()
+        tokens = login_all(port, data["emails"])
+        log(f"{len(tokens)} buyers signed in in {time.monotonic() - started:.1f} s; the sale starts")
+
+        report.update(sale(args, port, ticket_type, tokens))
+        report["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+        report.update(database_counts(args, ticket_type))
+        log(
+            f"{report['orders_per_s']} orders/s, {report['requests_per_s']} req/s, accepted "
+            f"{report['accepted']} (p50 {report['accepted_p50_ms']} ms), "
+            f"refused {report['refused_by_code']}, "
+            f"sold {report['sold']} held {report['held']} of {report['capacity']}"
+        )
+        server_log = logfile.read_text().strip().splitlines()
+        report["server_log_lines"] = len(server_log)
+        if server_log:
+            log("gunicorn log (last lines):\n  " + "\n  ".join(server_log[-5:]))
+        gunicorn_stop(gunicorn)
+        gunicorn = None
+        report["inventory_audit_ok"] = inventory_audit(env)
+        if args.profile:
+            report["profile"] = run_profile(args, env, data, workdir)
+        report["targets"] = {
+            f"orders_per_s>={TARGET_ORDERS_PER_S}": report["orders_per_s"] >= TARGET_ORDERS_PER_S,
+            "oversold==0": report["oversold"] == 0,
+            "5xx==0": report["status_5xx"] == 0,
+            "inventory_audit_ok": report["inventory_audit_ok"],
+        }
+    finally:
+        if gunicorn is not None:
+            gunicorn_stop(gunicorn)
+        cache.flushdb()
+        if args.keep:
+            log(f"kept database {args.database}")
+        else:
+            database_recreate(args, drop_only=True)
+            log(f"dropped database {args.database}")
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+    print(json.dumps(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
