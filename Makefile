@@ -93,3 +93,10 @@ clean:
 .PHONY: bench-catalogue
 bench-catalogue: venv
 	$(BIN)/python bench/catalogue.py $(BENCH_ARGS)
+
+# 64 signed-in buyers race for 2,000 seats of one ticket type over the orders API (own database
+# grasshopper_flash, Redis db 8); one JSON line: orders/s, latencies, oversold (must be 0), 5xx, audit.
+# See bench/README.md, "Flash sale". Options: BENCH_ARGS="--paid", "--profile", "--workers 4".
+.PHONY: bench-flashsale
+bench-flashsale: venv
+	$(BIN)/python bench/flashsale.py $(BENCH_ARGS)

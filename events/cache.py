@@ -11,8 +11,14 @@ Tag what a cached selector *shows*, and the receivers in ``events.receivers`` bu
 - ``venues`` / ``venue:<id>``: venue lists / one venue's page. ``venue:<id>`` is also bumped when one of
   its events changes.
 - ``genres``: genre lists (filters, menus).
-- ``search``: cached search results (``events.search.search_all`` itself is not cached: free-text queries
-  hit a cache poorly and the GIN indexes answer in milliseconds). Bumped with every search document.
+- ``search``: cached search results (the event list's, see ``events.fragments``; ``search_all`` is not
+  cached). Bumped with every search document.
+
+What is cached under them (``events.fragments``): an event page's catalogue part under ``event:<id>`` and
+``genres`` (``CATALOGUE_TTL``), its tickets part under the same tags and checked against the database
+every ``AVAILABILITY_TTL`` seconds; the event list (search included) under ``events``, ``venues``,
+``genres`` and ``search``, for ``LIST_TTL`` seconds, with the cards' prices and ticket states for
+``AVAILABILITY_TTL`` seconds. The filter menus are cached selectors (``events.pages``).
 
 Not covered: seat counters (``sold``/``held``) change by conditional UPDATEs that send no signal, so
 anything showing availability is cached for at most ``AVAILABILITY_TTL`` seconds and is never trusted at

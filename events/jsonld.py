@@ -5,7 +5,7 @@ organizer, lineup and the ticket types' states now).
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from events.models import Event
-from events.pages import EventPage
+from events.models import Event, Lineup
+from events.pages import EventPage, TicketRow
 
 SCHEMA = "https://schema.org/"
 # Characters that could end the script element or start markup, as JSON escapes (like json_script).
@@ -46,7 +46,15 @@ def _local_iso(moment: datetime, zone: str) -> str:
 def event_jsonld(*, page: EventPage, absolute_url: Callable[[str], str]) -> dict[str, Any]:
     """The schema.org ``Event`` (a MusicEvent) of an event page. ``absolute_url`` turns a path into an
     absolute URL (``request.build_absolute_uri``)."""
-    event = page.event
+    data = event_jsonld_without_offers(event=page.event, lineup=page.lineup, absolute_url=absolute_url)
+    return event_jsonld_with_offers(data, event=page.event, tickets=page.tickets)
+
+
+def event_jsonld_without_offers(
+    *, event: Event, lineup: Sequence[Lineup], absolute_url: Callable[[str], str]
+) -> dict[str, Any]:
+    """Everything but the offers: what does not change when seats sell (the event page caches it with
+    the rest of the catalogue part, and adds the offers, cached for seconds only)."""
     url = absolute_url(reverse("events:detail", kwargs={"slug": event.slug}))
     image_url = absolute_url(event.image.url) if event.image else None
     venue = event.venue
@@ -86,7 +94,7 @@ def event_jsonld(*, page: EventPage, absolute_url: Callable[[str], str]) -> dict
                 "name": slot.artist.name,
                 "url": absolute_url(reverse("events:artist", kwargs={"slug": slot.artist.slug})),
             }
-            for slot in page.lineup
+            for slot in lineup
         ],
         "organizer": {
             "@type": "Organization",
@@ -94,20 +102,28 @@ def event_jsonld(*, page: EventPage, absolute_url: Callable[[str], str]) -> dict
             "url": event.organizer.website or None,
         },
         "typicalAgeRange": f"{event.age_limit}-" if event.age_limit else None,
-        "offers": [
-            {
-                "@type": "Offer",
-                "name": row.ticket_type.name,
-                "price": str(row.ticket_type.all_in_price),
-                "priceCurrency": row.ticket_type.currency,
-                "availability": SCHEMA + _AVAILABILITY.get(row.state.code, "Discontinued"),
-                "validFrom": _local_iso(row.ticket_type.sales_start or event.created, event.timezone),
-                "url": url,
-            }
-            for row in page.tickets
-        ],
     }
     return _without_nulls(data)
+
+
+def event_jsonld_with_offers(
+    data: dict[str, Any], *, event: Event, tickets: Sequence[TicketRow]
+) -> dict[str, Any]:
+    """``data`` (from ``event_jsonld_without_offers``) with an ``Offer`` per ticket type, in its state now.
+    Reads ``timezone`` and ``created`` of ``event`` only."""
+    offers = [
+        {
+            "@type": "Offer",
+            "name": row.ticket_type.name,
+            "price": str(row.ticket_type.all_in_price),
+            "priceCurrency": row.ticket_type.currency,
+            "availability": SCHEMA + _AVAILABILITY.get(row.state.code, "Discontinued"),
+            "validFrom": _local_iso(row.ticket_type.sales_start or event.created, event.timezone),
+            "url": data["url"],
+        }
+        for row in tickets
+    ]
+    return {**data, "offers": offers}
 
 
 def _without_nulls(value: Any) -> Any:

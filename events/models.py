@@ -277,3 +277,18 @@ class TicketType(TimeStampedModel):
     @property
     def available(self) -> int:
         return max(self.capacity - self.sold - self.held, 0)
+
+
+class SearchWord(models.Model):
+    """A word of the catalogue's titles, artist names, venue names and cities: the vocabulary that search
+    on PostgreSQL corrects misspelt query words against ("berln" -> "berlin", see ``events.search``).
+
+    Derived data: ``events.search.search_refresh_events`` adds the words of the documents it writes, and
+    ``search_rebuild`` drops the words no event uses any more. The trigram index on ``word`` is created by
+    migration ``events.0004_search_vocabulary`` (PostgreSQL only); on SQLite the table stays empty.
+    """
+
+    word = models.TextField(primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

@@ -221,14 +221,35 @@ class EventPage:
     is_draft: bool
 
 
-def event_page(*, event: Event, now: datetime | None = None) -> EventPage:
-    """Shape an event from ``event_get_for_page`` for its page. Ticket states are computed now, uncached."""
+def event_page(
+    *,
+    event: Event,
+    now: datetime | None = None,
+    ticket_types: Iterable[TicketType] | None = None,
+    ticket_event: Event | None = None,
+) -> EventPage:
+    """Shape an event from ``event_get_for_page`` for its page. Ticket states are computed now, from
+    ``ticket_types`` when given (else the event's prefetched ones) and the status and times of
+    ``ticket_event`` (the fresher read of the same event that came with them; else ``event``)."""
     now = now or timezone.now()
     lineup = sorted(event.lineup.all(), key=lambda slot: (not slot.is_headliner, slot.position, slot.pk))
-    tickets = [
+    return EventPage(
+        event=event,
+        lineup=lineup,
+        tickets=ticket_rows(
+            ticket_types=event.ticket_types.all() if ticket_types is None else ticket_types,
+            event=ticket_event or event,
+            now=now,
+        ),
+        is_draft=event.status == Event.Status.DRAFT,
+    )
+
+
+def ticket_rows(*, ticket_types: Iterable[TicketType], event: Event, now: datetime) -> list[TicketRow]:
+    """Each ticket type with its state for a buyer now (``event``: its status, start and time zone)."""
+    return [
         TicketRow(
             ticket_type=ticket_type, state=ticket_type_state(ticket_type=ticket_type, event=event, now=now)
         )
-        for ticket_type in event.ticket_types.all()
+        for ticket_type in ticket_types
     ]
-    return EventPage(event=event, lineup=lineup, tickets=tickets, is_draft=event.status == Event.Status.DRAFT)

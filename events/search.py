@@ -5,13 +5,16 @@
 - ``search_vector``: ``setweight(title + artist names, 'A') || setweight(venue name + city, 'B') ||
   setweight(description, 'C')``, built with the ``simple`` configuration (no stemming, no stop words: band
   names are not English) over ``gh_unaccent(lower(...))``, so case and accents never matter;
-- ``search_text``: ``gh_unaccent(lower("title artist names venue city"))``, for trigram (typo) matching.
+- ``search_text``: ``gh_unaccent(lower("title artist names venue city"))``: the SQLite fallback's document
+  (on PostgreSQL events are found through ``search_vector`` and the vocabulary below).
 
 Artists and venues carry ``search_text`` only (the name; name + city). ``gh_unaccent`` is the IMMUTABLE
 wrapper around ``unaccent`` created by migration ``events.0002_search``, with the GIN indexes. The
 ``search_refresh_*`` functions recompute documents in one UPDATE per call; ``events.receivers`` runs
 them after every commit that touched an event, its lineup, an artist or a venue. Writes that send no
 signals (``QuerySet.update``, ``bulk_create``) must call them; ``search_rebuild`` recomputes everything.
+``search_refresh_events`` also adds the new words of weights A and B to the vocabulary (``SearchWord``,
+with a trigram index, see below); ``search_rebuild`` drops the words no document has any more.
 
 On SQLite (``make run``) only ``search_text`` exists, computed in Python by ``search_normalize`` (the
 twin of ``gh_unaccent(lower(...))``), and queries fall back to ``icontains``.
@@ -20,14 +23,22 @@ twin of ``gh_unaccent(lower(...))``), and queries fall back to ``icontains``.
 ``-excluded`` words and ``or``. An event matches when
 
 1. its vector matches the whole query (exact words, anywhere, description included), or
-2. every plain word (any of them, if the query says ``or``) matches exactly anywhere *or* fuzzily
-   (pg_trgm word similarity at least ``pg_trgm.word_similarity_threshold``, 0.6 by default) in
-   title/artists/venue/city, and the vector matches the query's phrases and exclusions. This is what
-   finds "Beyoncé" for "beyonse".
+2. every plain word (any of them, if the query says ``or``) matches exactly anywhere *or* as one of its
+   corrections in title/artists/venue/city (weights A and B), and the vector matches the query's phrases
+   and exclusions. This is what finds "Beyoncé" for "beyonse".
+
+A word's **corrections** come from the vocabulary (``SearchWord``: every word of weights A and B of any
+document): up to ``FUZZY_ALTERNATIVES`` words whose pg_trgm word similarity to it is at least
+``pg_trgm.word_similarity_threshold`` (0.6 by default), closest first, found through the vocabulary's
+trigram index in one small query. The events are then found through the GIN index on ``search_vector``
+alone: no row is compared letter by letter, so a misspelt city costs what the right spelling does. (The
+first version compared every candidate's ``search_text`` with ``word_similarity()``: some 10 µs a row,
+tens of milliseconds for a word that matches a city.)
 
 The rank is ``ts_rank_cd`` (weights D 0.1, C 0.2, B 0.4, A 1.0: title/artists > venue/city >
-description) plus ``SIMILARITY_WEIGHT`` x the mean word similarity of the plain words to
-``search_text`` (which lifts typo matches above nothing, but never above the same words spelt right).
+description) plus ``SIMILARITY_WEIGHT`` x the mean, over the plain words, of the similarity of the closest
+correction the event has in title/artists/venue/city (1.0 for the exact word). This lifts typo matches
+above nothing, but never above the same words spelt right.
 """
 
 from __future__ import annotations
@@ -38,9 +49,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchQueryCombinable,
+    SearchQueryField,
+    SearchRank,
+    TrigramSimilarity,
+    TrigramWordSimilarity,
+)
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
+    BooleanField,
+    Case,
     ExpressionWrapper,
     F,
     FloatField,
@@ -50,6 +70,7 @@ from django.db.models import (
     QuerySet,
     TextField,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
@@ -64,6 +85,10 @@ SIMILARITY_WEIGHT = 0.5
 # A description longer than this is indexed up to here (a tsvector must stay under 1 MB).
 DESCRIPTION_MAX_CHARS = 100_000
 SEARCH_ALL_MAX_LIMIT = 50
+# A misspelt query word is tried as at most this many vocabulary words (bounded work for short words,
+# which resemble many), in these weights of the documents: title and artists (A), venue and city (B).
+FUZZY_ALTERNATIVES = 10
+FUZZY_WEIGHTS = "AB"
 
 # Letters that unaccent's rules map but Unicode decomposition does not.
 _LETTERS = str.maketrans(
@@ -156,7 +181,10 @@ def _is_postgresql(queryset: QuerySet[Any]) -> bool:
 def event_search(queryset: QuerySet[Event], q: str) -> QuerySet[Event]:
     """``queryset`` narrowed to the events matching ``q``, annotated with ``search_rank`` and ordered
     best first (then soonest). An empty query returns ``queryset`` unchanged. On SQLite every word must
-    occur in ``search_text`` (no description, no typos) and the order is soonest first."""
+    occur in ``search_text`` (no description, no typos) and the order is soonest first.
+
+    On PostgreSQL this runs one small query at once (the query words' corrections, from the vocabulary);
+    the events are read when the returned queryset is."""
     q = search_clean_query(q)
     if not q:
         return queryset
@@ -167,32 +195,130 @@ def event_search(queryset: QuerySet[Event], q: str) -> QuerySet[Event]:
     full = SearchQuery(_norm(q), config=SEARCH_CONFIG, search_type="websearch")
     matches = Q(search_vector=full)
     words = list(parsed.words)
+    word_scores: list[Case] = []
     if words:
-        constraints = parsed.constraint_text()
-        # With one word and nothing else, its exact match is the first branch already.
-        exact_per_word = len(words) > 1 or bool(constraints) or parsed.has_or
-        fuzzy = Q()
-        for word in words:
-            word_matches = Q(search_text__trigram_word_similar=_norm(word))
-            if exact_per_word:
-                word_matches |= Q(search_vector=SearchQuery(_norm(word), config=SEARCH_CONFIG))
+        corrections = search_corrections(words, using=queryset.db)
+        fuzzy: SearchQueryCombinable | None = None
+        for word, alternatives in zip(words, corrections, strict=True):
+            # The word itself anywhere (description included), or one of its corrections in the title,
+            # artists, venue or city.
+            word_query: SearchQueryCombinable = SearchQuery(_norm(word), config=SEARCH_CONFIG)
+            if alternatives:
+                word_query = word_query | TsQueryLiteral(
+                    " | ".join(_tsquery_lexeme(lexeme, weights=FUZZY_WEIGHTS) for lexeme, _ in alternatives)
+                )
             # "a or b": any word will do (the exact branch keeps the precise meaning of mixed queries).
-            fuzzy = (fuzzy | word_matches) if parsed.has_or and fuzzy else (fuzzy & word_matches)
-        if constraints:
-            fuzzy &= Q(
-                search_vector=SearchQuery(_norm(constraints), config=SEARCH_CONFIG, search_type="websearch")
-            )
-        matches |= fuzzy
+            if fuzzy is None:
+                fuzzy = word_query
+            elif parsed.has_or:
+                fuzzy = fuzzy | word_query
+            else:
+                fuzzy = fuzzy & word_query
+            word_scores.append(_word_score(alternatives))
+        constraints = parsed.constraint_text()
+        if constraints and fuzzy is not None:
+            fuzzy = fuzzy & SearchQuery(_norm(constraints), config=SEARCH_CONFIG, search_type="websearch")
+        if fuzzy is not None:
+            matches |= Q(TsMatch(F("search_vector"), fuzzy))
     rank = ExpressionWrapper(
         Coalesce(SearchRank(F("search_vector"), full, cover_density=True), Value(0.0))
-        + Value(SIMILARITY_WEIGHT) * _mean_word_similarity(words),
+        + Value(SIMILARITY_WEIGHT) * _mean(word_scores),
         output_field=FloatField(),
     )
     return queryset.filter(matches).annotate(search_rank=rank).order_by("-search_rank", "starts_at", "id")
 
 
+# As django.contrib.postgres.search.SearchQuery is (its stubs' two __or__ disagree, hence the ignore).
+class TsQueryLiteral(SearchQueryCombinable, Func):  # type: ignore[misc]
+    """A ``tsquery`` written in its own syntax (``'berlin':AB | 'berliner':AB``): lexemes are taken as they
+    are, not parsed or normalised again. Combine it with ``SearchQuery`` using ``|`` and ``&``."""
+
+    template = "%(expressions)s::tsquery"
+    output_field = SearchQueryField()
+    config = None
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Value(text))
+
+
+class TsMatch(Func):
+    """``vector @@ query`` as a boolean expression (for ``filter()`` and ``When()``)."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _tsquery_lexeme(lexeme: str, *, weights: str = "") -> str:
+    """One quoted lexeme of the tsquery syntax (quotes doubled, backslashes escaped), with weights."""
+    quoted = "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+    return f"{quoted}:{weights}" if weights else quoted
+
+
+def _word_score(alternatives: Sequence[tuple[str, float]]) -> Case:
+    """How well a document matches one query word: the word similarity of the closest of its
+    ``alternatives`` (best first) in the title, artists, venue or city, else 0."""
+    return Case(
+        *(
+            When(
+                TsMatch(F("search_vector"), TsQueryLiteral(_tsquery_lexeme(lexeme, weights=FUZZY_WEIGHTS))),
+                then=Value(similarity),
+            )
+            for lexeme, similarity in alternatives
+        ),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _mean(scores: Sequence[Case]) -> ExpressionWrapper | Value:
+    if not scores:
+        return Value(0.0)
+    total: Any = scores[0]
+    for score in scores[1:]:
+        total = total + score
+    return ExpressionWrapper(total / Value(float(len(scores))), output_field=FloatField())
+
+
+# For each query word (in order), its closest vocabulary words: pg_trgm's word similarity of the
+# normalised query word to the vocabulary word at least pg_trgm.word_similarity_threshold (the %> operator,
+# answered by the trigram index), closest first, whole-word similarity breaking ties (prefer "rosa" to
+# "rosalind" for "ros").
+_CORRECTIONS_SQL = """
+SELECT q.position, v.word, word_similarity(q.word, v.word)
+FROM (
+    SELECT gh_unaccent(lower(raw)) AS word, position
+    FROM unnest(%(words)s::text[]) WITH ORDINALITY AS t (raw, position)
+) AS q
+CROSS JOIN LATERAL (
+    SELECT w.word FROM events_searchword AS w
+    WHERE w.word %%> q.word
+    ORDER BY word_similarity(q.word, w.word) DESC, similarity(q.word, w.word) DESC, w.word
+    LIMIT %(limit)s
+) AS v
+ORDER BY q.position, 3 DESC, similarity(q.word, v.word) DESC, v.word
+"""
+
+
+def search_corrections(
+    words: Sequence[str], *, limit: int = FUZZY_ALTERNATIVES, using: str = DEFAULT_DB_ALIAS
+) -> list[list[tuple[str, float]]]:
+    """For each word, up to ``limit`` vocabulary words (``SearchWord``) it may be a misspelling, a prefix
+    or the exact spelling of, with their word similarity, closest first (the word itself, if known,
+    scores 1.0). One query for all the words; PostgreSQL only."""
+    found: list[list[tuple[str, float]]] = [[] for _ in words]
+    if not words:
+        return found
+    with connections[using].cursor() as cursor:
+        cursor.execute(_CORRECTIONS_SQL, {"words": list(words), "limit": limit})
+        for position, word, similarity in cursor.fetchall():
+            found[position - 1].append((word, round(float(similarity), 4)))
+    return found
+
+
 def _mean_word_similarity(words: Sequence[str]) -> ExpressionWrapper | Value:
-    """Mean of ``word_similarity(word, search_text)`` over the words (0 without words)."""
+    """Mean of ``word_similarity(word, search_text)`` over the words (0 without words): for artists and
+    venues, whose documents are short names."""
     if not words:
         return Value(0.0)
     # django-stubs type the first argument as str; Django takes any expression (the normalised word).
@@ -275,7 +401,8 @@ class SearchResults:
 
 def search_all(*, q: str, limit: int = 5) -> SearchResults:
     """The best ``limit`` upcoming public events (any status but draft, venue joined, lineup with artists
-    prefetched), artists and venues for ``q``. An empty query finds nothing. Four queries."""
+    prefetched), artists and venues for ``q``. An empty query finds nothing. Five queries (the first
+    finds the words' corrections, see ``event_search``)."""
     if not 1 <= limit <= SEARCH_ALL_MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {SEARCH_ALL_MAX_LIMIT}")
     q = search_clean_query(q)
@@ -323,6 +450,11 @@ WITH doc AS (
            || setweight(to_tsvector('simple', body), 'C') AS vector,
            concat_ws(' ', head, place) AS text
     FROM doc
+), vocabulary AS (
+    -- New words of titles, artists, venues and cities join the vocabulary typos are corrected against.
+    INSERT INTO events_searchword (word)
+    SELECT DISTINCT unnest(tsvector_to_array(ts_filter(vector, '{a,b}'))) FROM fresh
+    ON CONFLICT DO NOTHING
 )
 UPDATE events_event AS t
 SET search_vector = fresh.vector, search_text = fresh.text
@@ -406,9 +538,30 @@ def search_refresh_venues(*, venue_ids: Iterable[int], using: str = DEFAULT_DB_A
     return Venue.objects.using(using).bulk_update(changed, ["search_text"]) if changed else 0
 
 
+# Words no event has in its title, artists, venue or city any more (renamed, deleted).
+_VOCABULARY_PRUNE_SQL = """
+DELETE FROM events_searchword
+WHERE word NOT IN (
+    SELECT word FROM ts_stat('SELECT ts_filter(search_vector, ''{a,b}'') FROM events_event')
+)
+"""
+
+
+def search_prune_vocabulary(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Drop the vocabulary words no event uses any more (renamed or deleted titles, artists, venues).
+    Stale words are harmless but take the place of live ones among a word's corrections. Returns how
+    many were dropped; nothing to do on SQLite."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_VOCABULARY_PRUNE_SQL)
+        return cursor.rowcount
+
+
 def search_rebuild(*, batch_size: int = 1000, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
-    """Recompute every search document, in batches (after bulk imports or a change of the documents).
-    Returns how many rows of each kind were rewritten."""
+    """Recompute every search document, in batches (after bulk imports or a change of the documents), and
+    prune the vocabulary. Returns how many rows of each kind were rewritten (``words``: dropped)."""
     counts = {"artists": 0, "venues": 0, "events": 0}
     for label, model, refresh, argument in (
         ("artists", Artist, search_refresh_artists, "artist_ids"),
@@ -418,4 +571,5 @@ def search_rebuild(*, batch_size: int = 1000, using: str = DEFAULT_DB_ALIAS) -> 
         ids = list(model.objects.using(using).order_by("pk").values_list("pk", flat=True))  # type: ignore[attr-defined]
         for start in range(0, len(ids), batch_size):
             counts[label] += refresh(**{argument: ids[start : start + batch_size]}, using=using)  # type: ignore[operator]
+    counts["words"] = search_prune_vocabulary(using=using)
     return counts

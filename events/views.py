@@ -1,8 +1,10 @@
 """The catalogue's pages: home, the event list, event, artist and venue pages, an event's .ics file.
 
-Views only call selectors and page helpers (events.pages, events.jsonld, events.ics) and render.
-Ticket states and seats left are read fresh on every request; only the list's filter menus (cities,
-genres) come from the tagged cache (events.pages).
+Views only call selectors and page helpers (events.pages, events.fragments, events.jsonld, events.ics)
+and render. The event page and the event list are put together from cached parts (events.fragments):
+ticket states and seats left are then at most AVAILABILITY_TTL (5) seconds old, catalogue edits show at
+once (tags); what differs per visitor (nonce, CSRF token, account menu, draft banner) is rendered per
+request.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,10 +16,9 @@ from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
 from events import selectors
+from events.fragments import APPEND_TARGET, event_list_fragment, event_page_parts
 from events.ics import event_ics
-from events.jsonld import event_jsonld, jsonld_dumps
 from events.models import Event
-from events.pages import event_list_page, event_page
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -26,8 +27,6 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-# The id of the list that "Load more" appends to (hx-target); any other htmx request gets the results.
-APPEND_TARGET = "event-list"
 # The home page shows this many featured and this many soonest events (two or four rows of cards).
 HOME_LIMIT = 8
 # Artist and venue pages list this many upcoming events at most.
@@ -42,18 +41,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def event_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Search and filters, all in the query string; htmx gets the results (or the next page) only."""
+    """Search and filters, all in the query string; htmx gets the results (or the next page) only, with
+    the pushed URL. "Load more" targets APPEND_TARGET; any other htmx request gets the results."""
     # htmx restoring history it had no snapshot of asks for the whole page, like a browser would.
     partial = bool(request.htmx) and not request.htmx.history_restore_request
-    appending = partial and request.htmx.target == APPEND_TARGET
-    listing = event_list_page(params=request.GET, appending=appending)
-    context = {"listing": listing, "page": listing.page, "append_target": APPEND_TARGET}
-    if not partial:
-        response = render(request, "events/event_list.html", context)
+    mode = ("more" if request.htmx.target == APPEND_TARGET else "results") if partial else "page"
+    fragment = event_list_fragment(params=request.GET, mode=mode, cacheable=not request.user.is_authenticated)
+    if mode == "page":
+        response = render(request, "events/event_list.html", {"fragment": fragment})
     else:
-        template = "events/event_list.html#more" if appending else "events/event_list.html#results"
         # The address bar shows the canonical query (no empty or ignored parameters), so it can be shared.
-        response = push_url(render(request, template, context), reverse("events:list") + listing.url)
+        response = push_url(HttpResponse(fragment.html), reverse("events:list") + fragment.url)
     # One URL, three answers: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request", "HX-Target", "HX-History-Restore-Request"))
     return response
@@ -68,9 +66,10 @@ def _event_or_404(request: HttpRequest, slug: str) -> Event:
 
 @require_safe
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    page = event_page(event=_event_or_404(request, slug))
-    jsonld = jsonld_dumps(event_jsonld(page=page, absolute_url=request.build_absolute_uri))
-    return render(request, "events/event_detail.html", {"page": page, "event": page.event, "jsonld": jsonld})
+    parts = event_page_parts(request=request, slug=slug)
+    if parts is None:
+        raise Http404("No such event")
+    return render(request, "events/event_detail.html", {"parts": parts})
 
 
 @require_safe

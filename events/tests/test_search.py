@@ -11,13 +11,15 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from events.exceptions import SearchQueryTooLong
-from events.models import Artist, Event, Venue
+from events.models import Artist, Event, SearchWord, Venue
 from events.search import (
+    FUZZY_ALTERNATIVES,
     MAX_QUERY_LENGTH,
     ParsedQuery,
     artist_search,
     event_search,
     search_all,
+    search_corrections,
     search_normalize,
     search_parse,
     search_rebuild,
@@ -255,7 +257,9 @@ def test_search_all_excludes_drafts_and_is_a_fixed_number_of_queries(
             LineupFactory(event=EventFactory(title=f"Aurora {status.label}", venue=venue), artist=artist)
         Event.objects.filter(title="Aurora Draft").update(status=Event.Status.DRAFT)
         Event.objects.filter(title="Aurora Cancelled").update(status=Event.Status.CANCELLED)
-    with django_assert_num_queries(4):  # events, their lineups with artists, artists, venues
+    # The query words' corrections (one query for all words), events, their lineups with artists, artists,
+    # venues.
+    with django_assert_num_queries(5):
         results = search_all(q="aurora", limit=10)
         assert [slot.artist.name for event in results.events for slot in event.lineup.all()] == ["Aurora"] * 3
     assert {event.title for event in results.events} == {
@@ -410,3 +414,65 @@ def test_search_refresh_and_rebuild_repair_writes_that_sent_no_signals(catalogue
     assert counts["events"] == len(catalogue)
     assert counts["artists"] == Artist.objects.count()
     assert found("beyonse") == ["Renaissance World Tour"]
+
+
+# --- The vocabulary typos are corrected against -----------------------------------------------------------
+
+
+def test_the_vocabulary_holds_the_words_of_titles_artists_venues_and_cities(
+    catalogue: dict[str, Event],
+) -> None:
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"renaissance", "beyonce", "coliseu", "lisboa", "radiohead", "tacvba"} <= words
+    assert "stadium" not in words  # descriptions are matched exactly only
+
+
+def test_corrections_are_the_closest_words_closest_first(catalogue: dict[str, Event]) -> None:
+    beyonse, jaz, nothing = search_corrections(["Beyonsé", "jaz", "zzzz"])
+    assert beyonse[0][0] == "beyonce"
+    assert 0.6 <= beyonse[0][1] < 1
+    assert jaz[0][0] == "jazz"
+    assert nothing == []
+    assert search_corrections(["radiohead"])[0][0] == ("radiohead", 1.0)
+
+
+def test_a_short_word_is_tried_as_a_bounded_number_of_words(committed: Callable[[], Any]) -> None:
+    with committed():
+        for n in range(FUZZY_ALTERNATIVES + 5):
+            EventFactory(title=f"Rock{'x' * n}a Night")
+    (alternatives,) = search_corrections(["rock"])
+    assert len(alternatives) == FUZZY_ALTERNATIVES
+    # Fewer rows compared, not fewer found: the closest words come first, and their events match.
+    assert "Rocka Night" in found("rock")
+
+
+def test_new_words_join_the_vocabulary_after_commit_and_rebuild_drops_the_old(
+    catalogue: dict[str, Event], committed: Callable[[], Any]
+) -> None:
+    artist = Artist.objects.get(name="Radiohead")
+    with committed():
+        artist.name = "Thom Yorke"
+        artist.save()
+    assert found("thom york") == ["In Rainbows Live"]
+    assert SearchWord.objects.filter(word="radiohead").exists()  # harmless until the next rebuild
+    assert found("radiohed") == []
+
+    counts = search_rebuild()
+    assert counts["words"] >= 1
+    assert not SearchWord.objects.filter(word="radiohead").exists()
+    assert SearchWord.objects.filter(word="yorke").exists()
+
+
+def test_a_misspelt_city_is_found_through_the_index_not_by_comparing_rows(
+    catalogue: dict[str, Event],
+) -> None:
+    queryset = event_search(Event.objects.all(), "lisbon")
+    sql = str(queryset.query)
+    assert "WORD_SIMILARITY" not in sql.upper()
+    assert "'lisboa':AB" in sql
+    assert set(titles(queryset)) == {
+        "Renaissance World Tour",
+        "Jazz Night",
+        "Blue Note Sessions",
+        "A Note on the Blue",
+    }

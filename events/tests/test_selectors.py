@@ -123,3 +123,58 @@ def test_public_list_query_count_does_not_grow_with_rows(django_assert_max_num_q
         large = [(e.venue.city, [slot.artist.name for slot in e.lineup.all()]) for e in event_list_public()]
     assert len(small) == 3
     assert len(large) == 28
+
+
+def test_event_tickets_reads_status_times_and_visible_ticket_types_in_one_query(
+    django_assert_num_queries,
+) -> None:
+    from events.selectors import _event_tickets_queryset, _tickets_columns, event_tickets_get
+
+    event = EventFactory()
+    second = TicketTypeFactory(event=event, name="Second", position=2)
+    first = _sell(TicketTypeFactory(event=event, name="First", position=1), sold=7, held=2)
+    TicketTypeFactory(event=event, name="Hidden", is_visible=False)
+    empty = EventFactory(status=Event.Status.DRAFT)
+
+    with django_assert_num_queries(1):
+        tickets = event_tickets_get(slug=event.slug)
+    assert tickets is not None
+    assert (tickets.event.pk, tickets.event.status, tickets.event.starts_at) == (
+        event.pk,
+        event.status,
+        event.starts_at,
+    )
+    assert [tt.pk for tt in tickets.ticket_types] == [first.pk, second.pk]
+    assert (tickets.ticket_types[0].available, tickets.ticket_types[0].price) == (91, Decimal("25.00"))
+    # The query written out for PostgreSQL reads what the ORM's would, value for value.
+    orm_rows = tuple(
+        tuple(row) for row in _event_tickets_queryset(event.slug).values_list(*_tickets_columns())
+    )
+    assert tickets.signature == orm_rows
+
+    drafted = event_tickets_get(slug=empty.slug)
+    assert drafted is not None
+    assert drafted.ticket_types == []
+    assert drafted.event.status == Event.Status.DRAFT
+    assert event_tickets_get(slug="no-such-event") is None
+
+
+def test_card_states_read_what_the_public_list_annotates(django_assert_num_queries) -> None:
+    from events.selectors import event_card_state, event_card_states
+
+    events = []
+    for sold in (0, 95, 100):
+        event = EventFactory()
+        _sell(TicketTypeFactory(event=event, capacity=100), sold=sold)
+        events.append(event)
+    events.append(EventFactory())  # no tickets yet
+    listed = {event.pk: event for event in event_list_public()}
+
+    with django_assert_num_queries(1):
+        states = event_card_states(event_ids=[event.pk for event in events])
+    for event in events:
+        fields = ("min_price", "price_currency", "tickets_left", "capacity_total", "on_sale_types")
+        assert [getattr(states[event.pk], f) for f in fields] == [
+            getattr(listed[event.pk], f) for f in fields
+        ]
+        assert event_card_state(event=states[event.pk]) == event_card_state(event=listed[event.pk])

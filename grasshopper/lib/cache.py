@@ -15,15 +15,21 @@ cache is not tried again for ``RETRY_AFTER_SECONDS`` in this thread, so a dead R
 timeout per window instead of one per cached call. What was cached before an outage and whose tags were
 bumped *during* it can be served until its TTL once Redis is back: keep TTLs short for anything that
 matters (availability: seconds).
+
+Entries whose tags are only known once the value is produced (a page cached by its URL, tagged with the id
+of the row behind it) are *stamped*: ``cache_get_stamped`` / ``tag_versions`` / ``cache_set_stamped``
+store the tag versions with the value and compare them on read (see the section below).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import functools
 import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -44,6 +50,7 @@ T = TypeVar("T")
 CACHE_ALIAS = "default"
 TAG_KEY_PREFIX = "gh:tag:"
 ENTRY_KEY_PREFIX = "gh:c:"
+STAMPED_KEY_PREFIX = "gh:s:"
 SELECTOR_KEY_PREFIX = "sel:"
 MAX_KEY_LENGTH = 150  # before the prefix and the versions digest; memcached's hard limit is 250
 # After a cache error, this thread calls producers directly for this long before trying the cache again.
@@ -107,8 +114,12 @@ def cache_reset_backoff() -> None:
     _unavailable_until.clear()
 
 
+# 1 to MAX_KEY_LENGTH characters, none of them whitespace or control characters.
+_NAME = re.compile(rf"[^\s\x00-\x1f]{{1,{MAX_KEY_LENGTH}}}")
+
+
 def _check_name(value: str, *, what: str) -> str:
-    if not value or len(value) > MAX_KEY_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in value):
+    if not _NAME.fullmatch(value):
         raise ValueError(f"Invalid cache {what} {value!r}: 1-{MAX_KEY_LENGTH} characters, no whitespace.")
     return value
 
@@ -200,6 +211,106 @@ def tag_bump(*tags: str) -> None:
     except CACHE_ERRORS as error:
         _failed(backend, operation="bump", error=error)
         log.warning("cache_tags_not_bumped", tags=tag_list, reason="cache error")
+
+
+# --- Stamped entries: the tags travel with the value ---------------------------------------------------
+#
+# ``cache_get_or_set`` needs an entry's tags before it can look the entry up. A page cached by its URL
+# (``/events/<slug>/``) only learns its tags (``event:<id>``) from the database. A stamped entry is stored
+# under a key of its own with the tag versions it was produced under, and is current while every one of
+# those tags still has that version:
+#
+#     found = cache_get_stamped([key])                       # 2 round trips, any number of keys
+#     if key not in found.values:
+#         versions = tag_versions(tags)                      # BEFORE reading what the value is made of
+#         value = produce()
+#         cache_set_stamped({key: value}, versions=versions, ttl=ttl)
+#
+# Reading the versions before the data is what makes it safe: a change committed (and bumped) after the
+# read leaves the new entry stamped with an old version, so it is never served.
+
+_STAMP = "gh-stamped-v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stamped:
+    """What ``cache_get_stamped`` found: the current ``values`` by key, and ``versions``, the current version
+    of every tag those values were stamped with (stamp further values made of the same rows with them)."""
+
+    values: dict[str, Any]
+    versions: dict[str, int]
+
+
+def tag_versions(tags: Iterable[str]) -> dict[str, int] | None:
+    """The current version of each tag (created when missing), to stamp a value with: read them *before*
+    reading what the value is made of. ``None`` when the cache is unavailable (then do not cache)."""
+    tag_list = _normalise_tags(tags)
+    backend = _backend()
+    if backend is None:
+        return None
+    try:
+        return _tag_versions(backend, tag_list)
+    except CACHE_ERRORS as error:
+        _failed(backend, operation="get", error=error)
+        return None
+
+
+def cache_get_stamped(keys: Iterable[str], *, tags: Iterable[str] = ()) -> Stamped:
+    """The values stored under ``keys`` by ``cache_set_stamped`` whose tags were not bumped since; keys
+    missing, expired or stale are left out. Two cache round trips for any number of keys, one when the
+    entries' ``tags`` are known in advance (they are read with the entries; ``versions`` has them all).
+    None of it raises when the cache fails (everything is then missing)."""
+    key_list = [_check_name(key, what="key") for key in keys]
+    known = _normalise_tags(tags)
+    backend = _backend()
+    if backend is None or not key_list:
+        return Stamped(values={}, versions={})
+    try:
+        found = backend.get_many(
+            [STAMPED_KEY_PREFIX + key for key in key_list] + [_tag_key(tag) for tag in known]
+        )
+        entries = {
+            key: entry
+            for key in key_list
+            if isinstance(entry := found.get(STAMPED_KEY_PREFIX + key), tuple)
+            and len(entry) == 3
+            and entry[0] == _STAMP
+        }
+        tag_list = sorted({*known, *(tag for _, stamped, _ in entries.values() for tag in stamped)})
+        missing = [tag for tag in tag_list if tag not in known]
+        if missing:
+            found.update(backend.get_many([_tag_key(tag) for tag in missing]))
+    except CACHE_ERRORS as error:
+        _failed(backend, operation="get", error=error)
+        return Stamped(values={}, versions={})
+    versions = {tag: int(found[_tag_key(tag)]) for tag in tag_list if _tag_key(tag) in found}
+    values = {
+        key: value
+        for key, (_, stamped, value) in entries.items()
+        if all(versions.get(tag) == version for tag, version in stamped.items())
+    }
+    return Stamped(values=values, versions=versions)
+
+
+def cache_set_stamped(values: Mapping[str, Any], *, versions: Mapping[str, int], ttl: float) -> None:
+    """Store each value under its key for ``ttl`` seconds, stamped with ``versions`` (from
+    ``tag_versions`` or ``Stamped.versions``, read before the data the values are made of)."""
+    if ttl <= 0:
+        raise ValueError("ttl must be a positive number of seconds")
+    for key, value in values.items():
+        _check_name(key, what="key")
+        if isinstance(value, QuerySet):
+            raise TypeError(f"{key}: cache a list, not a QuerySet")
+    backend = _backend()
+    if backend is None or not values:
+        return
+    stamp = dict(versions)
+    try:
+        backend.set_many(
+            {STAMPED_KEY_PREFIX + key: (_STAMP, stamp, value) for key, value in values.items()}, timeout=ttl
+        )
+    except CACHE_ERRORS as error:
+        _failed(backend, operation="set", error=error)
 
 
 # --- @cached_selector -------------------------------------------------------------------------------------

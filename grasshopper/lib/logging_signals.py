@@ -13,6 +13,9 @@ that line and replace django-structlog's ``request`` field, which carries the qu
 - ``duration_ms`` runs from django-structlog's middleware to the response (the middleware above it,
   sessions and authentication are lazy, so this is almost all of the work); for a streaming response
   it stops when streaming starts.
+- ``ip`` is the client IP the rate limits use (``settings.RATELIMIT_IP_META_KEY``), bound here instead of
+  by django-structlog (``DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False``): its python-ipware guesses from
+  every forwarding header a client may send, and costs some 80 µs a request, a sixth of the middleware.
 """
 
 import logging
@@ -22,8 +25,10 @@ import uuid
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
+from django.utils.module_loading import import_string
 from django_structlog import signals
 from django_structlog.app_settings import app_settings
 
@@ -73,6 +78,7 @@ def bind_request_started(*, request: HttpRequest, log_kwargs: dict[str, Any], **
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if not isinstance(request_id, str) or not REQUEST_ID_PATTERN.fullmatch(request_id):
         structlog.contextvars.bind_contextvars(request_id=str(uuid.uuid4()))
+    structlog.contextvars.bind_contextvars(ip=client_ip(request))
     log_kwargs.pop("request", None)
     # request_started is DEBUG in our settings: resolve the URL for its path only when it is written.
     if logging.getLogger(REQUEST_LOGGER).isEnabledFor(app_settings.STATUS_START_LOG_LEVEL):
@@ -89,6 +95,17 @@ def bind_request_failed(*, request: HttpRequest, log_kwargs: dict[str, Any], **k
     """Receiver of ``bind_extra_request_failed_metadata`` (an unhandled exception, answered 500)."""
     _describe(request, log_kwargs)
     _add_duration(request, log_kwargs)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP as django-ratelimit sees it (``settings.RATELIMIT_IP_META_KEY``: a META key, a
+    callable or its dotted path), like ``accounts.ratelimits.client_ip``; "" when absent."""
+    meta_key: Any = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    if isinstance(meta_key, str) and "." in meta_key:
+        meta_key = import_string(meta_key)
+    if callable(meta_key):
+        return str(meta_key(request))
+    return str(request.META.get(meta_key, "")).strip()
 
 
 def current_request_id() -> str | None:

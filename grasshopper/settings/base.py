@@ -396,6 +396,8 @@ DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 # Keep the caller's X-Request-ID (a proxy's or the mobile app's) when it looks like an id; see
 # grasshopper.lib.logging_signals, which replaces anything else with a fresh UUID.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# The log's "ip" is the rate limits' client IP (RATELIMIT_IP_META_KEY): see grasshopper.lib.logging_signals.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

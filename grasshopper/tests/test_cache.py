@@ -11,7 +11,15 @@ import time_machine
 from django.core.cache import caches
 
 from grasshopper.lib import cache as tagged
-from grasshopper.lib.cache import cache_get_or_set, cached_selector, selector_cache_key, tag_bump
+from grasshopper.lib.cache import (
+    cache_get_or_set,
+    cache_get_stamped,
+    cache_set_stamped,
+    cached_selector,
+    selector_cache_key,
+    tag_bump,
+    tag_versions,
+)
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -136,6 +144,53 @@ def test_ttl_is_respected(locmem: None) -> None:
         assert cache_get_or_set("short", produce, tags=["events"], ttl=5) == 1
         traveller.shift(2)
         assert cache_get_or_set("short", produce, tags=["events"], ttl=5) == 2
+
+
+# --- Stamped entries ---------------------------------------------------------------------------------------
+
+
+def test_a_stamped_entry_is_served_until_one_of_its_tags_is_bumped(backend: str) -> None:
+    versions = tag_versions(["event:1", "genres"])
+    assert versions is not None
+    cache_set_stamped({"page:a": "A", "page:b": "B"}, versions=versions, ttl=60)
+    cache_set_stamped({"page:c": "C"}, versions=tag_versions(["event:2"]) or {}, ttl=60)
+
+    found = cache_get_stamped(["page:a", "page:b", "page:c", "page:missing"])
+    assert found.values == {"page:a": "A", "page:b": "B", "page:c": "C"}
+    assert set(found.versions) == {"event:1", "genres", "event:2"}
+
+    tag_bump("event:1")
+    assert cache_get_stamped(["page:a", "page:b", "page:c"]).values == {"page:c": "C"}
+
+
+def test_versions_read_before_a_bump_never_make_a_current_entry(backend: str) -> None:
+    versions = tag_versions(["events"])  # read, then the rows; meanwhile a change is committed and bumped
+    tag_bump("events")
+    cache_set_stamped({"list": "built from rows read before the change"}, versions=versions or {}, ttl=60)
+    assert cache_get_stamped(["list"]).values == {}
+
+
+def test_tags_known_in_advance_come_with_the_entries(backend: str) -> None:
+    cache_set_stamped({"list": [1, 2]}, versions=tag_versions(["events", "venues"]) or {}, ttl=60)
+    found = cache_get_stamped(["list", "other"], tags=["events", "venues", "genres"])
+    assert found.values == {"list": [1, 2]}
+    assert set(found.versions) == {"events", "venues"}  # "genres" has no counter yet
+    assert cache_get_stamped(["other"], tags=["events"]).versions.keys() == {"events"}
+
+
+def test_stamped_entries_expire(locmem: None) -> None:
+    with time_machine.travel(1_900_000_000, tick=False) as traveller:
+        cache_set_stamped({"short": 1}, versions=tag_versions(["events"]) or {}, ttl=5)
+        traveller.shift(4)
+        assert cache_get_stamped(["short"]).values == {"short": 1}
+        traveller.shift(2)
+        assert cache_get_stamped(["short"]).values == {}
+
+
+def test_a_dead_redis_makes_stamped_entries_missing_not_errors(dead_cache: None) -> None:
+    assert tag_versions(["events"]) is None
+    cache_set_stamped({"page": 1}, versions={"events": 1}, ttl=60)
+    assert cache_get_stamped(["page"]).values == {}
 
 
 # --- @cached_selector ------------------------------------------------------------------------------------
