@@ -82,8 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--preload",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="load the application before forking the workers (gunicorn --preload)",
+        default=False,
+        help="load the application before forking the workers (gunicorn --preload; measured: no change)",
     )
     parser.add_argument(
         "--paths",
