@@ -217,7 +217,7 @@ def gunicorn_start(
     ]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
-    if args.preload:
+    if getattr(args, "preload", False):  # bench/flashsale.py's options have no --preload
         command.append("--preload")
     with logfile.open("wb") as out:
         return subprocess.Popen(  # noqa: S603 (our gunicorn, fixed arguments)

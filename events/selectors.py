@@ -65,8 +65,9 @@ class _VisibleTicketsAggregate(Expression):
 
     Written out rather than built from querysets (``Subquery(TicketType.objects.filter(...)...)``): six of
     those cost some 4 ms of CPU to build and compile for every list, more than the query takes to run.
-    ``aggregate`` and ``where`` are SQL over the alias ``tt``; ``params`` are values for ``%s`` in
-    ``where``, adapted to the database like the ORM adapts them."""
+    ``aggregate`` and ``where`` are SQL over the alias ``tt``, and ``{starts_at}`` in ``where`` stands for
+    the outer event's start; ``params`` are values for ``%s`` in ``where``, adapted to the database like
+    the ORM adapts them."""
 
     def __init__(
         self, aggregate: str, *, where: str = "", params: Sequence[Any] = (), output_field: Field[Any, Any]
@@ -76,16 +77,19 @@ class _VisibleTicketsAggregate(Expression):
         self.where = where
         self.params = tuple(params)
         self.event: Any = F("pk")
+        self.starts_at: Any = F("starts_at")
 
     def get_source_expressions(self) -> list[Any]:
-        return [self.event]
+        return [self.event, self.starts_at]
 
     def set_source_expressions(self, exprs: Sequence[Any]) -> None:
-        (self.event,) = exprs
+        self.event, self.starts_at = exprs
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
         event_sql, event_params = compiler.compile(self.event)
-        where = f" AND ({self.where})" if self.where else ""
+        starts_at_sql, starts_at_params = compiler.compile(self.starts_at)
+        assert not starts_at_params, "a column has no parameters"  # noqa: S101 # nosec B101
+        where = f" AND ({self.where.replace('{starts_at}', starts_at_sql)})" if self.where else ""
         params = [
             connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
             for value in self.params
@@ -122,17 +126,18 @@ def event_card_states(*, event_ids: Iterable[int], now: datetime | None = None) 
     """The events with these ids (any status and time), with ``event_list_public``'s annotations and
     only the fields ``event_card_state`` reads: what an event card's price and ticket state are made of,
     read again every few seconds for cards whose other parts are cached longer."""
-    queryset = Event.objects.filter(pk__in=list(event_ids)).only("id", "status", "timezone")
+    queryset = Event.objects.filter(pk__in=list(event_ids)).only("id", "status", "timezone", "starts_at")
     return {event.pk: event for event in _with_card_annotations(queryset, now=now or timezone.now())}
 
 
 def _with_card_annotations(queryset: QuerySet[Event], *, now: datetime) -> QuerySet[Event]:
     money: Field[Any, Any] = DecimalField(max_digits=12, decimal_places=2)
     integer: Field[Any, Any] = IntegerField()
-    # A visible ticket type inside its sales window with seats left (sales_end empty: until the start,
-    # which is in the future for every listed event).
+    # A visible ticket type inside its sales window with seats left (sales_end empty: until the event
+    # starts; a list cached for a minute may still show an event that has just started).
     on_sale = (
-        "(tt.sales_start IS NULL OR tt.sales_start <= %s) AND (tt.sales_end IS NULL OR tt.sales_end > %s) "
+        "(tt.sales_start IS NULL OR tt.sales_start <= %s) "
+        "AND (tt.sales_end > %s OR (tt.sales_end IS NULL AND {starts_at} > %s)) "
         "AND tt.capacity > tt.sold + tt.held"
     )
     return queryset.annotate(
@@ -144,7 +149,7 @@ def _with_card_annotations(queryset: QuerySet[Event], *, now: datetime) -> Query
         ),
         capacity_total=_VisibleTicketsAggregate("COALESCE(SUM(tt.capacity), 0)", output_field=integer),
         on_sale_types=_VisibleTicketsAggregate(
-            "COUNT(*)", where=on_sale, params=(now, now), output_field=integer
+            "COUNT(*)", where=on_sale, params=(now, now, now), output_field=integer
         ),
         next_sales_start=_VisibleTicketsAggregate(
             "MIN(tt.sales_start)", where="tt.sales_start > %s", params=(now,), output_field=DateTimeField()

@@ -178,3 +178,13 @@ def test_card_states_read_what_the_public_list_annotates(django_assert_num_queri
             getattr(listed[event.pk], f) for f in fields
         ]
         assert event_card_state(event=states[event.pk]) == event_card_state(event=listed[event.pk])
+
+
+def test_the_card_of_an_event_that_has_just_started_says_sales_ended() -> None:
+    from events.selectors import event_card_state, event_card_states
+
+    # A list is cached for up to a minute: a card may be shown again after its event started.
+    started = EventFactory(starts_at=timezone.now() - timedelta(minutes=1), ends_at=None, doors_at=None)
+    TicketTypeFactory(event=started)
+    state = event_card_state(event=event_card_states(event_ids=[started.pk])[started.pk])
+    assert (state.code, state.label) == ("ended", "Sales ended")
