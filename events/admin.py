@@ -208,6 +208,17 @@ class OrganizerMemberInline(TabularInline):
         )
 
 
+class OwnOrganizerInitialMixin:
+    """New venues and events start with the user's organizer when they edit for exactly one."""
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)  # type: ignore[misc]
+        own = permissions.organizer_ids_for_user(user=request.user, roles=permissions.EDIT_ROLES)
+        if len(own) == 1 and not permissions.user_acts_for_all_organizers(user=request.user):
+            initial.setdefault("organizer", next(iter(own)))
+        return initial
+
+
 @admin.register(Organizer)
 class OrganizerAdmin(HistoryAdmin):
     list_display = ("name", "slug", "email", "member_count", "event_count", "created")
@@ -281,7 +292,7 @@ class OrganizerAdmin(HistoryAdmin):
 
 
 @admin.register(Venue)
-class VenueAdmin(HistoryAdmin):
+class VenueAdmin(OwnOrganizerInitialMixin, HistoryAdmin):
     list_display = ("name", "city", "country", "capacity", "owner", "event_count")
     list_select_related = ("organizer",)
     search_fields = ("name", "slug", "address", "postal_code", "city")
@@ -323,13 +334,6 @@ class VenueAdmin(HistoryAdmin):
             )
             kwargs["required"] = True
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
-        own = permissions.organizer_ids_for_user(user=request.user, roles=permissions.EDIT_ROLES)
-        if len(own) == 1 and not permissions.user_acts_for_all_organizers(user=request.user):
-            initial.setdefault("organizer", next(iter(own)))
-        return initial
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not super().has_view_permission(request, obj):
@@ -585,7 +589,7 @@ class EventForm(forms.ModelForm):
 
 
 @admin.register(Event)
-class EventAdmin(HistoryAdmin):
+class EventAdmin(OwnOrganizerInitialMixin, HistoryAdmin):
     form = EventForm
     list_display = ("title", "starts_at", "status_label", "organizer", "venue_name", "seats", "is_featured")
     list_select_related = ("organizer", "venue")
@@ -665,13 +669,6 @@ class EventAdmin(HistoryAdmin):
         elif db_field.name == "venue":
             kwargs["queryset"] = permissions.venues_usable_by_user(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
-        own = permissions.organizer_ids_for_user(user=request.user, roles=permissions.EDIT_ROLES)
-        if len(own) == 1 and not permissions.user_acts_for_all_organizers(user=request.user):
-            initial.setdefault("organizer", next(iter(own)))
-        return initial
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not super().has_view_permission(request, obj):
