@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from events.models import Event, TicketType
 from grasshopper.lib.models import TimeStampedModel
@@ -61,6 +61,9 @@ class Order(TimeStampedModel):
     request_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="Hash of the creating request."
     )
+    # The staff queue: why a person must look at this order (late payment with no seats left, a partial
+    # refund made in the Stripe dashboard, a failed refund, a dispute). Blank: nothing to do.
+    needs_attention = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -172,3 +175,89 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.code}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class Payment(TimeStampedModel):
+    """One attempt to take an order's money through a provider. Written BEFORE the provider is called
+    (its ``idempotency_key`` is derived from our ids), completed with the provider's ids afterwards."""
+
+    class Kind(models.TextChoices):
+        CHECKOUT = "checkout", "Checkout Session (web)"
+        INTENT = "intent", "PaymentIntent (mobile)"
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"  # row written, provider not called yet (or the call failed)
+        OPEN = "open", "Waiting for the buyer"  # session / intent exists at the provider
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # declined; the buyer may try again (a new attempt)
+        CANCELLED = "cancelled", "Cancelled"  # session expired / intent cancelled, no money moved
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=20, default="stripe")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    stripe_checkout_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                name="orders_payment_refunds_within_amount",
+            ),
+            models.UniqueConstraint(fields=["order", "kind", "attempt"], name="orders_payment_attempt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.code} {self.kind} #{self.attempt} ({self.status})"
+
+
+class Refund(TimeStampedModel):
+    """Money given back for (part of) a paid order. Written BEFORE the provider is called; the tickets it
+    names are void and their seats back on sale once it is recorded."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"  # row written, provider not called yet
+        PENDING = "pending", "Pending"  # accepted by the provider, money on its way
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # the provider could not return the money: staff must act
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Staff (admin)"
+        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
+        LATE_PAYMENT = "late_payment", "Late payment, no seats left"
+        DASHBOARD = "dashboard", "Made in the Stripe dashboard"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200, blank=True)
+    tickets = models.ManyToManyField(Ticket, blank=True, related_name="refunds")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    stripe_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="orders_refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.code} refund {self.amount} {self.currency} ({self.status})"

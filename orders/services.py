@@ -50,7 +50,7 @@ from orders.exceptions import (
     TicketTypeUnknown,
 )
 from orders.models import Order, OrderEvent, OrderLine, Ticket
-from orders.signals import order_paid, order_unfulfillable
+from orders.signals import order_cancelled, order_expired, order_paid, order_unfulfillable
 
 S = Order.Status
 FREE_PROVIDER = "free"  # orders.payments.FreeProvider.name
@@ -447,9 +447,11 @@ def order_cancel(*, order: Order, actor: User | None, reason: str = "", now: dat
     if locked.status != S.PENDING:
         raise OrderNotCancellable(extra={"status": locked.status})
     _release_holds(order=locked)
-    return order_transition(
+    locked = order_transition(
         order=locked, to=S.CANCELLED, actor=actor, reason=reason or "cancelled by the buyer", now=now
     )
+    order_cancelled.send(sender=Order, order=locked)
+    return locked
 
 
 @transaction.atomic
@@ -464,7 +466,9 @@ def order_expire(*, order: Order, now: datetime | None = None) -> Order:
     if locked.status != S.PENDING or locked.expires_at is None or locked.expires_at > now:
         return locked
     _release_holds(order=locked)
-    return order_transition(order=locked, to=S.EXPIRED, actor=None, reason="hold expired", now=now)
+    locked = order_transition(order=locked, to=S.EXPIRED, actor=None, reason="hold expired", now=now)
+    order_expired.send(sender=Order, order=locked)
+    return locked
 
 
 def orders_expire_due(

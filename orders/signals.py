@@ -1,15 +1,26 @@
 """Facts the orders app announces (received in higher apps' ``receivers.py``).
 
-Both are sent INSIDE the transaction that made the change, after it is written: a receiver that writes
+All are sent INSIDE the transaction that made the change, after it is written: a receiver that writes
 rows (loyalty points, waitlist) commits or rolls back with the order, and a receiver with side effects
 (email, Celery tasks) must wrap them in ``transaction.on_commit``.
 
 - ``order_paid`` (kwargs ``order``): the order moved to ``paid`` and its tickets exist.
 - ``order_unfulfillable`` (kwargs ``order``): money arrived for an order whose seats are gone
-  (``paid_unfulfillable``, no tickets); the payment issue refunds it.
+  (``paid_unfulfillable``, no tickets); it is refunded automatically or queued for staff.
+- ``order_expired`` (kwargs ``order``): a pending order's hold lapsed, its seats were released.
+- ``order_cancelled`` (kwargs ``order``): a pending order was cancelled (by the buyer or staff).
+- ``payment_failed`` (kwargs ``order``, ``payment``): a card payment was declined; the order stays pending.
+- ``order_refunded`` (kwargs ``order``, ``refund``): money was given back (``refund.amount``); the tickets
+  it names are void and their seats returned. Sent once per refund.
+- ``refund_failed`` (kwargs ``order``, ``refund``): the provider could not return the money.
 """
 
 from django.dispatch import Signal
 
 order_paid = Signal()
 order_unfulfillable = Signal()
+order_expired = Signal()
+order_cancelled = Signal()
+payment_failed = Signal()
+order_refunded = Signal()
+refund_failed = Signal()
