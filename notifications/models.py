@@ -1,1 +1,88 @@
-# Models arrive with the issue that builds this app (see DESIGN.md).
+"""Everything we tell a user: the email outbox (one row per message) and the in-app inbox (one row per
+notification), plus each user's marketing-email preference. The web pages and the mobile API read the
+same inbox rows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from grasshopper.lib.models import TimeStampedModel
+
+
+class OutboxEmail(TimeStampedModel):
+    """One email to send. Written in the same transaction as the fact that causes it; a Celery task sends
+    it after commit. ``status`` is the guard that makes sending exactly once (claim = queued -> sending
+    by a conditional UPDATE; only the claimer sends)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"  # claimed by a worker; re-queued by a beat job if it stays too long
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"  # retries exhausted or a permanent error: staff may resend
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to = models.EmailField()
+    kind = models.CharField(max_length=50, db_index=True, help_text="notifications.kinds key")
+    # What the message is about, e.g. "orders.Order:ABCD234567"; with ``kind`` it makes a message unique
+    # (the same fact never emails twice, whoever announces it twice).
+    reference = models.CharField(max_length=100)
+    context = models.JSONField(default=dict, blank=True, help_text="Ids the template context is built from.")
+    subject = models.CharField(max_length=200, blank=True, help_text="Filled when rendered.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference", "to"], name="notifications_outbox_once"),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"], name="notifications_outbox_claims")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"
+
+
+class Notification(models.Model):
+    """One entry of a user's inbox (web bell, /account/notifications/, the notifications API)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=50)
+    reference = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True, help_text="Site-relative URL, e.g. /orders/ABCD/")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "reference"], name="notifications_inbox_once"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created"], name="notifications_inbox_list"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notifications_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"
+
+
+class Preference(models.Model):
+    """A user's choices. Transactional email (orders, refunds, waitlist offers) cannot be switched off."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    marketing_email = models.BooleanField(default=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: marketing {'on' if self.marketing_email else 'off'}"
