@@ -282,7 +282,8 @@ def _buyer(
         results.append({"buyer": n, "records": records})
 
 
-def _buyer_process(job: dict[str, Any]) -> list[dict[str, Any]]:
+def _buyer_process(job: dict[str, Any]) -> dict[str, Any]:
+    cpu_started = time.process_time()
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
     threads = [
@@ -292,7 +293,7 @@ def _buyer_process(job: dict[str, Any]) -> list[dict[str, Any]]:
         thread.start()
     for thread in threads:
         thread.join()
-    return results
+    return {"results": results, "cpu_s": time.process_time() - cpu_started}
 
 
 def sale(args: argparse.Namespace, port: int, ticket_type: int, tokens: list[str]) -> dict[str, Any]:
@@ -314,7 +315,7 @@ def sale(args: argparse.Namespace, port: int, ticket_type: int, tokens: list[str
     ]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         per_process = pool.map(_buyer_process, jobs)
-    records = [r for results in per_process for buyer in results for r in buyer["records"]]
+    records = [r for done in per_process for buyer in done["results"] for r in buyer["records"]]
     if not records:
         raise SystemExit("no request was made")
     first = min(r[0] for r in records)
@@ -340,6 +341,68 @@ def sale(args: argparse.Namespace, port: int, ticket_type: int, tokens: list[str
         "connection_errors": sum(1 for r in records if not r[2].isdigit()),
         # The sold-out moment: when the last accepted order came back, from the first request.
         "sold_out_after_s": round(max((r[1] for r in accepted), default=first) - first, 3),
+        "clients_cpu_s": round(sum(done["cpu_s"] for done in per_process), 2),
+    }
+
+
+# --- CPU accounting: what one order costs, whatever else the machine is doing -------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    return found
+
+
+def cpu_snapshot(args: argparse.Namespace, gunicorn_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn workers and of the PostgreSQL backends serving our database."""
+    with psycopg.connect(f"{args.pg} dbname={args.database}") as conn:
+        backends = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [args.database],
+            ).fetchall()
+        ]
+    return {
+        "server": {pid: _cpu_seconds(pid) for pid in [gunicorn_pid, *_children(gunicorn_pid)]},
+        "postgres": {pid: _cpu_seconds(pid) for pid in backends},
+    }
+
+
+def cpu_per_order(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], clients_s: float, orders: int
+) -> dict[str, Any]:
+    """CPU milliseconds per accepted order, by party, and the orders/s two idle cores would allow."""
+    spent = {
+        party: sum(seconds - before[party].get(pid, 0.0) for pid, seconds in after[party].items())
+        for party in ("server", "postgres")
+    }
+    spent["clients"] = clients_s
+    per_order = {party: round(seconds / max(orders, 1) * 1000, 2) for party, seconds in spent.items()}
+    total = sum(per_order.values())
+    return {
+        "cpu_ms_per_order": {**per_order, "total": round(total, 2)},
+        # 2 cores' worth of CPU seconds per second, divided by what one order takes: the ceiling on an idle
+        # machine (a load-independent figure; orders_per_s is what this run got).
+        "cpu_bound_orders_per_s": round((os.cpu_count() or 1) * 1000 / total, 1) if total else None,
     }
 
 
@@ -551,7 +614,13 @@ def main(argv: list[str] | None = None) -> int:
         tokens = login_all(port, data["emails"])
         log(f"{len(tokens)} buyers signed in in {time.monotonic() - started:.1f} s; the sale starts")
 
+        cpu_before = cpu_snapshot(args, gunicorn.pid)
         report.update(sale(args, port, ticket_type, tokens))
+        report.update(
+            cpu_per_order(
+                cpu_before, cpu_snapshot(args, gunicorn.pid), report["clients_cpu_s"], report["accepted"]
+            )
+        )
         report["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
         report.update(database_counts(args, ticket_type))
         log(

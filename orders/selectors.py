@@ -27,6 +27,26 @@ def _shaped() -> QuerySet[Order]:
     return Order.objects.select_related("event__venue").prefetch_related(lines, tickets)
 
 
+def order_shape_in_memory(*, order: Order, lines: list[OrderLine], tickets: list[Ticket]) -> None:
+    """Give an order its lines, tickets and (no) adjustments as if ``_shaped()`` had prefetched them, from
+    rows the caller has just written (``order_create_or_replay``): showing a new order costs no query.
+    The lines must carry their ``ticket_type`` and the order its ``event``. Django keeps prefetched rows
+    in ``_prefetched_objects_cache``, keyed by the relation's name, as querysets whose result cache is
+    filled (what ``prefetch_related_objects`` does); ``.all()`` then reads from it."""
+    rows: dict[str, list[Any]] = {
+        "lines": sorted(lines, key=lambda line: line.pk),
+        "tickets": sorted(tickets, key=lambda ticket: ticket.pk),
+        "adjustments": [],
+    }
+    cache = {}
+    for name, objects in rows.items():
+        queryset = getattr(order, name).all()  # lazy: no query
+        queryset._result_cache = objects
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+
+
 def order_get_by_code(*, code: str) -> Order:
     """The order with this code, lines, tickets, event and venue loaded (staff and webhooks: no owner
     check); raises ``order_not_found``."""

@@ -50,6 +50,7 @@ from orders.exceptions import (
     TicketTypeUnknown,
 )
 from orders.models import Order, OrderEvent, OrderLine, Ticket
+from orders.selectors import order_shape_in_memory
 from orders.signals import order_cancelled, order_expired, order_paid, order_unfulfillable
 
 S = Order.Status
@@ -79,7 +80,16 @@ class OrderLineInput:
 # --- Create -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class OrderCreateResult:
+    """What ``order_create_or_replay`` did: ``created`` is False when an idempotency key replayed an earlier
+    order (returned as it is now). A created order comes back with its event, lines (with their ticket
+    types) and tickets already in memory: callers can show it without reading it again."""
+
+    order: Order
+    created: bool
+
+
 def order_create(
     *,
     event_id: int | None = None,
@@ -92,6 +102,33 @@ def order_create(
     request_fingerprint: str = "",
     now: datetime | None = None,
 ) -> Order:
+    """``order_create_or_replay`` for callers that do not care whether the order is new: its order."""
+    return order_create_or_replay(
+        event_id=event_id,
+        lines=lines,
+        buyer=buyer,
+        email=email,
+        buyer_name=buyer_name,
+        holder_names=holder_names,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        now=now,
+    ).order
+
+
+@transaction.atomic
+def order_create_or_replay(
+    *,
+    event_id: int | None = None,
+    lines: list[OrderLineInput],
+    buyer: User | None,
+    email: str,
+    buyer_name: str = "",
+    holder_names: list[str] | None = None,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
+    now: datetime | None = None,
+) -> OrderCreateResult:
     """Create a pending order holding its seats until ``expires_at`` (now + ``ORDER_HOLD_MINUTES``).
 
     Validation errors (nothing is written): ``quantity_invalid``, ``max_per_order_exceeded``,
@@ -100,17 +137,21 @@ def order_create(
 
     Idempotency (signed-in buyers only: a guest has no identity to scope a key to, so a guest's key is
     ignored): the same ``(buyer, idempotency_key)`` with the same ``request_fingerprint`` returns the
-    existing order unchanged; with another fingerprint raises ``idempotency_key_reused``. Two concurrent
-    requests with one key make one order: the unique constraint decides and the loser returns the winner's.
+    existing order unchanged (``created=False``); with another fingerprint raises
+    ``idempotency_key_reused``. Two concurrent requests with one key make one order: the unique constraint
+    decides and the loser returns the winner's.
 
-    A free order (total 0) is completed at once by the ``free`` provider: it comes back ``paid``, ticketed.
+    A free order (total 0) is completed at once by the ``free`` provider: it is born ``paid`` (two audit
+    rows: created, then pending -> paid through ``ALLOWED_TRANSITIONS``), ticketed, and its seats SOLD by
+    one guarded UPDATE at the very end (never held), so a flash sale of free tickets locks the hot
+    ticket-type row last, right before commit, and only once. Sold out: all of it rolls back.
     """
     now = now or timezone.now()
     key = idempotency_key if buyer is not None else ""
     if key:
         existing = _order_for_key(buyer=buyer, key=key, request_fingerprint=request_fingerprint)
         if existing is not None:
-            return existing
+            return OrderCreateResult(order=existing, created=False)
 
     wanted = _merge_lines(lines)
     ticket_types = _ticket_types_on_sale(wanted=wanted, event_id=event_id, now=now)
@@ -123,7 +164,7 @@ def order_create(
         (ticket_types[tt_id].all_in_price * quantity for tt_id, quantity in wanted.items()), Decimal("0.00")
     )
     order = Order(
-        event_id=first.event_id,
+        event=first.event,
         buyer=buyer,
         email=email,
         buyer_name=buyer_name,
@@ -136,6 +177,26 @@ def order_create(
         idempotency_key=key,
         request_fingerprint=request_fingerprint,
     )
+    history = [_order_event(order=order, actor=buyer, to=S.PENDING, reason="created", now=now)]
+    free = order.total == 0
+    seats = sum(wanted.values())
+    if free:
+        # The "free" provider's payment (orders.payments.FreeProvider has nothing to check beyond the zero
+        # total), decided before the INSERT: nobody else can see this order until it commits, so there is
+        # nothing to lock or re-read.
+        order.payment_provider = FREE_PROVIDER
+        order.payment_reference = f"free:{order.code}"
+        history.append(
+            _apply_transition(
+                order=order,
+                to=S.PAID,
+                actor=buyer,
+                reason=f"paid ({FREE_PROVIDER})",
+                now=now,
+                money_delta=order.total,
+                seats_delta=seats,
+            )
+        )
     if key:
         try:
             with transaction.atomic():  # a savepoint: losing the race must not poison the outer transaction
@@ -145,16 +206,16 @@ def order_create(
             winner = _order_for_key(buyer=buyer, key=key, request_fingerprint=request_fingerprint)
             if winner is None:
                 raise
-            return winner
+            return OrderCreateResult(order=winner, created=False)
     else:
         order.save()
 
     # Lines in the order they were asked for (tickets and holder names follow this order).
-    OrderLine.objects.bulk_create(
+    order_lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
                 order=order,
-                ticket_type_id=tt_id,
+                ticket_type=ticket_types[tt_id],
                 quantity=quantity,
                 unit_price=ticket_types[tt_id].all_in_price,
                 unit_fee=ticket_types[tt_id].fee,
@@ -162,23 +223,17 @@ def order_create(
             for tt_id, quantity in wanted.items()
         ]
     )
-    OrderEvent.objects.create(
-        order=order, created=now, actor=buyer, from_status="", to_status=S.PENDING, reason="created"
-    )
-
-    if order.total == 0:
-        # Completed at once by the "free" provider (orders.payments.FreeProvider, which has nothing to check
-        # beyond the zero total): paid, ticketed, its seats SOLD by one guarded UPDATE at the very end of
-        # _mark_paid instead of held here and sold there, so a flash sale of free tickets also locks the hot
-        # ticket-type rows last, right before commit, and only once. Sold out: all of it rolls back.
-        return _mark_paid(
-            order=order, provider=FREE_PROVIDER, reference=f"free:{order.code}", now=now, seats_held=False
-        )
+    OrderEvent.objects.bulk_create(history)
+    tickets = _issue_tickets(order=order, lines=order_lines) if free else []
 
     # Last: the seats. Hot rows locked in id order until commit, which follows right away.
+    take = inventory_sell_direct if free else inventory_reserve
     for tt_id in sorted(wanted):
-        _reserve_reclaiming_expired(ticket_type_id=tt_id, quantity=wanted[tt_id], now=now)
-    return order
+        _reserve_reclaiming_expired(ticket_type_id=tt_id, quantity=wanted[tt_id], now=now, take=take)
+    if free:
+        order_paid.send(sender=Order, order=order)
+    order_shape_in_memory(order=order, lines=order_lines, tickets=tickets)
+    return OrderCreateResult(order=order, created=True)
 
 
 def _order_for_key(*, buyer: User | None, key: str, request_fingerprint: str) -> Order | None:
@@ -261,6 +316,61 @@ def _reserve_reclaiming_expired(
 # --- Transitions --------------------------------------------------------------------------------------
 
 
+def _order_event(
+    *,
+    order: Order,
+    actor: User | None,
+    to: str,
+    reason: str,
+    now: datetime,
+    from_status: str = "",
+    money_delta: Decimal = Decimal(0),
+    seats_delta: int = 0,
+) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        created=now,
+        actor=actor,
+        from_status=from_status,
+        to_status=to,
+        reason=reason[:200],
+        money_delta=money_delta,
+        seats_delta=seats_delta,
+    )
+
+
+def _apply_transition(
+    *,
+    order: Order,
+    to: str,
+    actor: User | None,
+    reason: str,
+    now: datetime,
+    money_delta: Decimal = Decimal(0),
+    seats_delta: int = 0,
+) -> OrderEvent:
+    """The move itself, in memory: check ``ALLOWED_TRANSITIONS``, set the status (and ``paid_at``), and
+    return the unsaved ``OrderEvent``. Callers save both; ``order_transition`` is the locking caller."""
+    if to not in ALLOWED_TRANSITIONS.get(order.status, frozenset()):
+        raise IllegalTransition(
+            f"An order cannot go from {order.status} to {to}.", extra={"from": order.status, "to": to}
+        )
+    event = _order_event(
+        order=order,
+        actor=actor,
+        from_status=order.status,
+        to=to,
+        reason=reason,
+        now=now,
+        money_delta=money_delta,
+        seats_delta=seats_delta,
+    )
+    order.status = to
+    if to == S.PAID and order.paid_at is None:
+        order.paid_at = now
+    return event
+
+
 @transaction.atomic
 def order_transition(
     *,
@@ -281,30 +391,19 @@ def order_transition(
     """
     now = now or timezone.now()
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    allowed = ALLOWED_TRANSITIONS.get(locked.status, frozenset())
-    if locked.status == to and to not in allowed:
+    if locked.status == to and to not in ALLOWED_TRANSITIONS.get(locked.status, frozenset()):
         return locked
-    if to not in allowed:
-        raise IllegalTransition(
-            f"An order cannot go from {locked.status} to {to}.", extra={"from": locked.status, "to": to}
-        )
-    from_status = locked.status
-    locked.status = to
-    fields = ["status", "modified"]
-    if to == S.PAID and locked.paid_at is None:
-        locked.paid_at = now
-        fields.append("paid_at")
-    locked.save(update_fields=fields)
-    OrderEvent.objects.create(
+    event = _apply_transition(
         order=locked,
-        created=now,
+        to=to,
         actor=actor,
-        from_status=from_status,
-        to_status=to,
-        reason=reason[:200],
+        reason=reason,
+        now=now,
         money_delta=money_delta,
         seats_delta=seats_delta,
     )
+    locked.save(update_fields=["status", "paid_at", "modified"])
+    event.save()
     return locked
 
 
@@ -319,21 +418,6 @@ def order_mark_paid(
     (``paid``, ticketed); if not, ``paid_unfulfillable`` without tickets and ``order_unfulfillable`` sent
     (to be refunded). A payment for a cancelled order raises ``illegal_transition``.
     """
-    return _mark_paid(order=order, provider=provider, reference=reference, actor=actor, now=now)
-
-
-@transaction.atomic
-def _mark_paid(
-    *,
-    order: Order,
-    provider: str,
-    reference: str,
-    actor: User | None = None,
-    now: datetime | None = None,
-    seats_held: bool = True,
-) -> Order:
-    """``order_mark_paid``; ``seats_held=False`` only from ``order_create`` for a free order it has just
-    written without holding its seats: they are sold directly (guarded like a reserve: ``sold_out``)."""
     now = now or timezone.now()
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status in PAID_STATUSES:
@@ -359,18 +443,9 @@ def _mark_paid(
             seats_delta=seats,
         )
         _issue_tickets(order=locked, lines=lines)
-        # Last: the hot ticket-type rows (by id), locked until commit. Held seats become sold; a free order's
-        # unheld seats are sold only if free (else sold_out, and order_create's transaction rolls back).
+        # Last: the hot ticket-type rows (by id), locked until commit: held seats become sold.
         for line in lines:
-            if seats_held:
-                inventory_sell(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
-            else:
-                _reserve_reclaiming_expired(
-                    ticket_type_id=line.ticket_type_id,
-                    quantity=line.quantity,
-                    now=now,
-                    take=inventory_sell_direct,
-                )
+            inventory_sell(ticket_type_id=line.ticket_type_id, quantity=line.quantity)
         order_paid.send(sender=Order, order=locked)
         return locked
 
@@ -406,7 +481,7 @@ def _mark_paid(
     return locked
 
 
-def _issue_tickets(*, order: Order, lines: list[OrderLine]) -> None:
+def _issue_tickets(*, order: Order, lines: list[OrderLine]) -> list[Ticket]:
     """One ticket per admission, holder names in line order. Called once, under the order's lock, by the
     move to ``paid`` (the status guard in ``order_mark_paid`` is what makes it exactly once)."""
     names = list(order.holder_names or [])
@@ -422,7 +497,7 @@ def _issue_tickets(*, order: Order, lines: list[OrderLine]) -> None:
                     holder_name=holder or order.buyer_name,
                 )
             )
-    Ticket.objects.bulk_create(tickets)
+    return Ticket.objects.bulk_create(tickets)
 
 
 def _release_holds(*, order: Order) -> int:

@@ -15,7 +15,6 @@ from typing import Any, cast
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from django_ratelimit.core import get_usage
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -44,11 +43,12 @@ from orders.api.serializers import (
     OrderCreateInputSerializer,
     OrderDetailOutputSerializer,
     OrderListOutputSerializer,
+    order_detail_data,
 )
 from orders.exceptions import OrderNotCancellable
 from orders.models import Order
 from orders.selectors import order_get_for_buyer, order_list_for_user
-from orders.services import OrderLineInput, order_cancel, order_create
+from orders.services import OrderLineInput, order_cancel, order_create_or_replay
 
 DEFAULT_ORDERS_RATE_LIMIT = "10/m"
 # Retry-After never says 0: a client told "retry in 0 s" retries at once and is refused again.
@@ -112,7 +112,7 @@ def _enforce_rate_limit(request: Request) -> None:
 
 
 def _detail_response(order: Order, *, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(OrderDetailOutputSerializer(order).data, status=status_code)
+    return Response(order_detail_data(order), status=status_code)
 
 
 @extend_schema_view(
@@ -201,8 +201,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         buyer = _buyer(request)
-        started = timezone.now()
-        order = order_create(
+        result = order_create_or_replay(
             lines=[
                 OrderLineInput(ticket_type_id=line["ticket_type"], quantity=line["quantity"])
                 for line in data["lines"]
@@ -214,12 +213,11 @@ class OrderViewSet(viewsets.GenericViewSet):
             idempotency_key=key,
             request_fingerprint=request_fingerprint(request.data) if key else "",
         )
-        # The service returns the earlier order for a replayed key: it was created before this request.
-        replayed = bool(key) and order.created < started
-        # Re-read shaped (event, lines, tickets in a fixed number of queries), as a later GET would see it.
+        replayed = not result.created
+        # A new order comes back with its lines and tickets in memory; a replayed one is read as it is now.
+        order = order_get_for_buyer(code=result.order.code, user=buyer) if replayed else result.order
         response = _detail_response(
-            order_get_for_buyer(code=order.code, user=buyer),
-            status_code=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+            order, status_code=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
         )
         response["Location"] = reverse("v1:orders:order-detail", kwargs={"code": order.code})
         if replayed:

@@ -463,3 +463,55 @@ def test_the_rate_limit_can_be_switched_off(
     statuses = [client.post(ORDERS, body((ticket_type, 1)), format="json").status_code for _ in range(3)]
 
     assert statuses == [201, 201, 201]
+
+
+# --- the fast detail shape ----------------------------------------------------------------------------------
+
+
+def test_detail_data_is_exactly_what_the_documented_serializer_gives_in_every_state() -> None:
+    """The API answers with ``order_detail_data`` (fast) while the schema documents
+    ``OrderDetailOutputSerializer``: for pending, paid (tickets, holder names, a check-in, an adjustment)
+    and cancelled orders, free and priced, both give the same JSON, field for field."""
+    from orders.api.serializers import OrderDetailOutputSerializer, order_detail_data
+    from orders.models import Adjustment
+    from orders.selectors import order_get_by_code
+    from orders.services import order_cancel, order_create_or_replay
+
+    buyer = VerifiedUserFactory()
+    priced = TicketTypeFactory(capacity=10, price=Decimal("25.00"), fee=Decimal("2.50"))
+    free = TicketTypeFactory(event=priced.event, capacity=10, price=Decimal("0.00"), fee=Decimal("0.00"))
+    pending = order_create(
+        lines=[OrderLineInput(ticket_type_id=priced.pk, quantity=2)], buyer=buyer, email=buyer.email
+    )
+    Adjustment.objects.create(
+        order=pending, source="promo", reference="X1", description="Promo", amount="5.00"
+    )
+    cancelled = order_cancel(
+        order=order_create(
+            lines=[OrderLineInput(ticket_type_id=priced.pk, quantity=1)], buyer=buyer, email=buyer.email
+        ),
+        actor=buyer,
+    )
+    created = order_create_or_replay(
+        lines=[OrderLineInput(ticket_type_id=free.pk, quantity=3)],
+        buyer=buyer,
+        email=buyer.email,
+        buyer_name=buyer.full_name,
+        holder_names=["Ana", "", "Bo"],
+    )
+    paid = created.order
+    ticket = paid.tickets.first()
+    ticket.checked_in_at = timezone.now()
+    ticket.save()
+
+    # The in-memory shape of a just-created order (no re-read) matches its re-read shape too.
+    assert order_detail_data(paid)["tickets"]
+    assert order_detail_data(paid)["lines"]
+    for order in (pending, cancelled, paid):
+        shaped = order_get_by_code(code=order.code)
+        assert order_detail_data(shaped) == OrderDetailOutputSerializer(shaped).data
+    fresh = order_get_by_code(code=paid.code)
+    in_memory = order_detail_data(created.order)
+    in_memory["tickets"][0]["checked_in_at"] = order_detail_data(fresh)["tickets"][0]["checked_in_at"]
+    assert in_memory == order_detail_data(fresh)
+    assert [t["holder_name"] for t in in_memory["tickets"]] == ["Ana", buyer.full_name, "Bo"]
