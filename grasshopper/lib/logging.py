@@ -63,6 +63,9 @@ def build_logging(*, level: str, fmt: str) -> dict[str, Any]:
             "django.request": {"level": "ERROR", "propagate": True},
             "django.server": {"level": "WARNING", "propagate": True},
             "django.db.backends": {"level": "WARNING", "propagate": True},
+            # WeasyPrint narrates every PDF (and its own import) at INFO; fontTools likewise.
+            "weasyprint": {"level": "WARNING", "propagate": True},
+            "fontTools": {"level": "WARNING", "propagate": True},
             # Security events (rate limits, failed logins, permission refusals) are warnings or worse and
             # are always written, whatever DJANGO_LOG_LEVEL says: the root's stdout handler has no level.
             "security": {"level": "WARNING", "propagate": True},
