@@ -66,6 +66,8 @@ def build_logging(*, level: str, fmt: str) -> dict[str, Any]:
             # WeasyPrint narrates every PDF (and its own import) at INFO; fontTools likewise.
             "weasyprint": {"level": "WARNING", "propagate": True},
             "fontTools": {"level": "WARNING", "propagate": True},
+            # stripe-python logs each request and response at INFO (ids, status): our gateway logs its own.
+            "stripe": {"level": "WARNING", "propagate": True},
             # Security events (rate limits, failed logins, permission refusals) are warnings or worse and
             # are always written, whatever DJANGO_LOG_LEVEL says: the root's stdout handler has no level.
             "security": {"level": "WARNING", "propagate": True},
