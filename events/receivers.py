@@ -18,7 +18,6 @@ Connected in ``EventsConfig.ready()``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from asgiref.local import Local
@@ -76,7 +75,11 @@ def _take(using: str) -> _Pending | None:
 
 def _schedule(using: str) -> None:
     # One registration per change is cheap; the first callback to run flushes everything recorded.
-    transaction.on_commit(partial(flush_catalogue_changes, using=using), using=using, robust=True)
+    # A named function, not functools.partial: robust on_commit logs a failing callback by its __qualname__.
+    def flush() -> None:
+        flush_catalogue_changes(using=using)
+
+    transaction.on_commit(flush, using=using, robust=True)
 
 
 def _touches(update_fields: frozenset[str] | None, document_fields: frozenset[str]) -> bool:
