@@ -141,6 +141,10 @@ class Event(TimeStampedModel):
         CANCELLED = "cancelled", "Cancelled"  # public page stays up, nothing on sale
         POSTPONED = "postponed", "Postponed"  # public, new date to be announced, nothing on sale
 
+    class LatePaymentPolicy(models.TextChoices):
+        AUTO_REFUND = "auto_refund", "Refund automatically"  # the buyer gets the money back at once
+        STAFF_QUEUE = "staff_queue", "Queue for staff"  # staff decide: find seats or refund
+
     organizer = models.ForeignKey(Organizer, on_delete=models.PROTECT, related_name="events")
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="events")
     title = models.CharField(max_length=200)
@@ -159,6 +163,13 @@ class Event(TimeStampedModel):
         null=True, blank=True, help_text="Minimum age; empty for all ages."
     )
     refund_policy = models.TextField(blank=True)
+    late_payment_policy = models.CharField(
+        max_length=20,
+        choices=LatePaymentPolicy.choices,
+        default=LatePaymentPolicy.AUTO_REFUND,
+        help_text="A payment that arrives after the hold expired, when the seats are gone: refund it at "
+        "once, or leave it to staff (who may find seats).",
+    )
     image = models.ImageField(upload_to="events/", blank=True, validators=IMAGE_VALIDATORS)
     is_featured = models.BooleanField(default=False, help_text="Shown first on the home page.")
     # Search documents, kept current by events.search when the event, its lineup, artists or venue change.

@@ -37,6 +37,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("admin/", admin.site.urls),
+    # --- Stripe (dj-stripe): POST /stripe/webhook/<uuid>/, signed by Stripe; csrf-exempt in dj-stripe,
+    # never rate limited (Stripe bursts, then retries), reached over HTTPS like every page.
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]
 
 handler400 = "grasshopper.views.bad_request"

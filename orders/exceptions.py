@@ -16,8 +16,13 @@ __all__ = [
     "MixedCurrencies",
     "MixedEvents",
     "OrderNotCancellable",
+    "OrderNotRefundable",
+    "PaymentDeclined",
+    "PaymentNotNeeded",
+    "PaymentProviderError",
     "PaymentProviderUnknown",
     "QuantityInvalid",
+    "RefundExceedsPayment",
     "SalesClosed",
     "SoldOut",
     "TicketTypeUnknown",
@@ -94,3 +99,41 @@ class HolderNamesInvalid(ApplicationError):
 class HolderNamesLocked(Conflict):
     code = "holder_names_locked"
     default_message = "Names can be changed only on a pending or paid order."
+
+
+class PaymentProviderError(ApplicationError):
+    """Stripe could not be reached or refused the request (``extra["stripe_code"]`` says why)."""
+
+    code = "payment_provider_error"
+    status = 502
+    default_message = "The payment provider could not be reached. Please try again in a moment."
+
+
+class PaymentDeclined(ApplicationError):
+    """The card was declined; the message is Stripe's, meant for the buyer."""
+
+    code = "payment_declined"
+    status = 402
+    default_message = "Your card was declined."
+
+
+class PaymentNotNeeded(Conflict):
+    """Paying makes no sense for this order: it is free, already paid, or no longer pending."""
+
+    code = "payment_not_needed"
+    default_message = "This order has nothing left to pay."
+
+
+class OrderNotRefundable(Conflict):
+    """Nothing of this order can be refunded (not paid, nothing paid by card, already refunded, or a
+    ticket that is not this order's or already void)."""
+
+    code = "order_not_refundable"
+    default_message = "This order cannot be refunded."
+
+
+class RefundExceedsPayment(Conflict):
+    """The refund is more than what is left of the payment (``extra["refundable"]``)."""
+
+    code = "refund_exceeds_payment"
+    default_message = "This refund is more than what is left to refund on this order."

@@ -2,8 +2,8 @@
 
 A provider starts a payment (``start``: where to send the buyer, or a client secret for the mobile SDK),
 confirms it (``confirm``: always through ``order_mark_paid``, which is idempotent) and refunds. Only the
-``free`` provider exists yet; Stripe plugs in next through ``register_provider``. Providers never hold a
-row lock while talking to the outside world (STYLE.md 6).
+``free`` and ``stripe`` providers exist; others plug in through ``register_provider``. Providers never
+hold a row lock while talking to the outside world (STYLE.md 6).
 """
 
 from __future__ import annotations
@@ -73,7 +73,54 @@ class FreeProvider:
             raise FreeOrderNotFree("A free order has no money to refund.")
 
 
-_PROVIDERS: dict[str, PaymentProvider] = {FreeProvider.name: FreeProvider()}
+class StripeProvider:
+    """Card payments through Stripe (``orders.services_payments``; only ``orders.gateway`` calls Stripe).
+
+    Web: a hosted Checkout Session (``start`` with ``success_url`` and ``cancel_url`` gives its
+    ``redirect_url``); mobile: a PaymentIntent (``start`` without URLs gives its ``client_secret``). The order
+    is paid when Stripe confirms it (webhook or ``confirm``, which asks Stripe, never trusts the caller)."""
+
+    name = "stripe"
+
+    def start(
+        self, *, order: Order, success_url: str | None = None, cancel_url: str | None = None
+    ) -> PaymentStart:
+        """A Checkout Session URL (web, with both URLs) or a PaymentIntent client secret (mobile)."""
+        from orders.services_payments import payment_checkout_start, payment_intent_start
+
+        if success_url and cancel_url:
+            url = payment_checkout_start(order=order, success_url=success_url, cancel_url=cancel_url)
+            return PaymentStart(redirect_url=url)
+        return payment_intent_start(order=order)
+
+    def confirm(self, *, order: Order, reference: str) -> Order:
+        """Ask Stripe about PaymentIntent ``reference`` and settle ``order`` through ``payment_succeeded``
+        (idempotent; a mismatch is not fulfilled). Returns the order as it is now."""
+        from orders import gateway
+        from orders.services_payments import payment_succeeded
+
+        intent = gateway.payment_intent_retrieve(payment_intent_id=reference)
+        return payment_succeeded(obj=intent) or Order.objects.get(pk=order.pk)
+
+    def refund(self, *, order: Order, amount: Decimal, reason: str) -> None:
+        """Refund everything still refundable (``amount`` must be exactly that: a refund by ticket goes
+        through ``orders.services_payments.order_refund``)."""
+        from orders.exceptions import RefundExceedsPayment
+        from orders.services_payments import order_refund, order_refundable_amount
+
+        refundable = order_refundable_amount(order=order)
+        if amount != refundable:
+            raise RefundExceedsPayment(
+                "Refund the whole order here, or choose tickets.",
+                extra={"amount": str(amount), "refundable": str(refundable)},
+            )
+        order_refund(order=order, actor=None, reason=reason)
+
+
+_PROVIDERS: dict[str, PaymentProvider] = {
+    FreeProvider.name: FreeProvider(),
+    StripeProvider.name: StripeProvider(),
+}
 
 
 def register_provider(provider: PaymentProvider) -> None:

@@ -64,6 +64,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED}),
     # A late payment on an expired order: paid if the seats could be sold again, else unfulfillable.
     S.EXPIRED: frozenset({S.PAID, S.PAID_UNFULFILLABLE}),
+    # The unfulfillable order's money goes back (automatically or by staff: orders.services_payments).
+    S.PAID_UNFULFILLABLE: frozenset({S.REFUNDED}),
 }
 # Statuses in which money has been received: paying again changes nothing.
 PAID_STATUSES = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED, S.PAID_UNFULFILLABLE})

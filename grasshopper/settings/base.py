@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "django_structlog",  # its ready() carries request_id/user_id into Celery task logs
+    "djstripe",  # Stripe webhooks (signature check, storage, dedup, sync); orders' receivers react
     # ours, lowest layer first
     "grasshopper.lib",
     "accounts",
@@ -252,6 +253,15 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Grasshopper <tickets@grasshopper.localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# An email service provider through django-anymail instead of EMAIL_URL: its backend name (mailgun,
+# postmark, amazon_ses...) and its settings from the ANYMAIL_* variables (ANYMAIL_MAILGUN_API_KEY -> ANYMAIL
+# {"MAILGUN_API_KEY": ...}).
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip()
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    ANYMAIL = {
+        name[len("ANYMAIL_") :]: value for name, value in env.ENVIRON.items() if name.startswith("ANYMAIL_")
+    }
 
 # --- Security -------------------------------------------------------------------------------------------
 
@@ -384,6 +394,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Expire lapsed order holds (correctness does not depend on it: a reserve reclaims expired holds).
     "orders-expire-due": {"task": "orders.expire_due", "schedule": 60.0},
+    # Settle payments stuck open longer than PAYMENTS_STUCK_MINUTES (a lost webhook) by asking Stripe.
+    "orders-payments-reconcile-stuck": {"task": "orders.payments_reconcile_stuck", "schedule": 300.0},
+    # dj-stripe keeps every webhook request (headers, payload: personal data); keep them only a while.
+    "stripe-webhook-triggers-prune": {"task": "orders.stripe_webhook_triggers_prune", "schedule": 3600.0},
 }
 
 # --- Logging, monitoring --------------------------------------------------------------------------------
@@ -450,3 +464,44 @@ ORDER_HOLD_EXTENSION_MINUTES = env.int("ORDER_HOLD_EXTENSION_MINUTES", default=5
 # Order creation rate limit per user/IP (django-ratelimit syntax), and a switch for load tests.
 ORDERS_RATE_LIMIT = env.str("ORDERS_RATE_LIMIT", default="10/m")
 ORDERS_RATE_LIMIT_ENABLED = env.bool("ORDERS_RATE_LIMIT_ENABLED", default=True)
+# A payment still open this long is re-checked against Stripe by the reconciliation job.
+PAYMENTS_STUCK_MINUTES = env.int("PAYMENTS_STUCK_MINUTES", default=15)
+
+# --- Payments (Stripe through dj-stripe) -----------------------------------------------------------------
+
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Offline: an in-process fake Stripe and a local checkout page (orders.stripe_fake); refused without DEBUG
+# by a system check (orders.checks). The embedded default when DEBUG is on and no key is configured.
+STRIPE_OFFLINE = env.bool("STRIPE_OFFLINE", default=DEBUG and not STRIPE_SECRET_KEY)
+if STRIPE_OFFLINE and not STRIPE_SECRET_KEY:
+    # Well-formed test-mode keys Stripe never issued: dj-stripe checks the format; the fake answers.
+    STRIPE_SECRET_KEY = "sk_test_" + "GrasshopperOfflineMode00000"  # nosec B105
+    STRIPE_PUBLISHABLE_KEY = STRIPE_PUBLISHABLE_KEY or "pk_test_" + "GrasshopperOfflineMode00000"
+STRIPE_LIVE_MODE = env.bool(
+    "STRIPE_LIVE_MODE", default=STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+)
+# dj-stripe reads the key of the mode it runs in.
+STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
+# Pinned: a stripe-python upgrade must not change the API shapes under us (dj-stripe 2.11 targets this one).
+STRIPE_API_VERSION = "2026-05-27.dahlia"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+STRIPE_WEBHOOK_ENDPOINT_ID = env.str("STRIPE_WEBHOOK_ENDPOINT_ID", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_WEBHOOK_UUID = env.str("STRIPE_WEBHOOK_UUID", default="")
+# The webhook endpoint created in the Stripe dashboard (id we_..., signing secret whsec_..., and the
+# UUID in its URL https://<host>/stripe/webhook/<uuid>/), upserted by stripe_webhook_endpoint_ensure.
+# Days dj-stripe's WebhookEventTrigger rows (raw webhook requests) are kept before the hourly prune.
+STRIPE_WEBHOOK_TRIGGER_RETENTION_DAYS = env.int("STRIPE_WEBHOOK_TRIGGER_RETENTION_DAYS", default=30)
+
+# --- Notifications ---------------------------------------------------------------------------------------
+
+NOTIFICATIONS_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATIONS_EMAIL_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_EMAIL_RETRY_BACKOFF = env.int("NOTIFICATIONS_EMAIL_RETRY_BACKOFF", default=30)
+NOTIFICATIONS_EMAIL_RETRY_BACKOFF_MAX = env.int("NOTIFICATIONS_EMAIL_RETRY_BACKOFF_MAX", default=300)
+NOTIFICATIONS_OUTBOX_STALE_SECONDS = env.int("NOTIFICATIONS_OUTBOX_STALE_SECONDS", default=600)
+NOTIFICATIONS_EMAIL_QUEUE = env.str("NOTIFICATIONS_EMAIL_QUEUE", default="")
+NOTIFICATIONS_HOLD_WARNING_MINUTES = env.int("NOTIFICATIONS_HOLD_WARNING_MINUTES", default=5)
+NOTIFICATIONS_REMINDER_HOURS = env.int("NOTIFICATIONS_REMINDER_HOURS", default=24)

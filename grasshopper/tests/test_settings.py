@@ -24,6 +24,7 @@ _OURS = (
     "API_THROTTLE_",
     "DEFAULT_FROM_EMAIL",
     "SERVER_EMAIL",
+    "STRIPE_",
 )
 
 PRODUCTION = {
@@ -32,6 +33,8 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/grasshopper",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DJANGO_ALLOWED_HOSTS": "tickets.example.com",
+    "STRIPE_SECRET_KEY": "sk_live_" + "ProductionLikeKey0000000000",  # nosec B105
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "ProductionLikeKey0000000000",
 }
 
 DUMP = """

@@ -30,6 +30,7 @@ def test_the_table_is_the_documented_one() -> None:
         ("partially_refunded", "partially_refunded"),
         ("expired", "paid"),
         ("expired", "paid_unfulfillable"),
+        ("paid_unfulfillable", "refunded"),
     }
 
 

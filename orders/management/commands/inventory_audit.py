@@ -1,7 +1,7 @@
 """Recompute every ticket type's ``sold`` and ``held`` from order rows and report drift (exit status 1).
 
-sold = seats on lines of orders that are ``paid`` or ``partially_refunded`` (until refunds void single
-tickets this counts whole lines; the refund issue will count valid + used tickets per line instead);
+sold = seats on lines of orders that are ``paid`` or ``partially_refunded``, less their void tickets (a
+refund by ticket voids those tickets and returns exactly their seats);
 held = seats on lines of ``pending`` orders. Expired, cancelled, refunded and ``paid_unfulfillable``
 orders hold and sell nothing.
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q, Sum, Value
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from events.models import TicketType
-from orders.models import Order
+from orders.models import Order, Ticket
 
 SELLING = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 
@@ -35,10 +35,20 @@ class Command(BaseCommand):
         ticket_types = TicketType.objects.select_related("event").order_by("event_id", "id")
         if options["event"]:
             ticket_types = ticket_types.filter(event__slug__in=options["event"])
+        # A subquery, not a second join: joining tickets and lines together would multiply the sum.
+        void = (
+            Ticket.objects.filter(
+                ticket_type=OuterRef("pk"), status=Ticket.Status.VOID, order__status__in=SELLING
+            )
+            .values("ticket_type")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
         rows = ticket_types.annotate(
             expected_sold=Coalesce(
                 Sum("order_lines__quantity", filter=Q(order_lines__order__status__in=SELLING)), Value(0)
-            ),
+            )
+            - Coalesce(Subquery(void), Value(0)),
             expected_held=Coalesce(
                 Sum("order_lines__quantity", filter=Q(order_lines__order__status=Order.Status.PENDING)),
                 Value(0),

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from grasshopper.demo.services import demo_setup
+from orders.services_stripe import stripe_webhook_endpoint_ensure
 
 
 class Command(BaseCommand):
@@ -14,6 +15,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("Demo data is for local development only (DJANGO_DEBUG is off).")
         result = demo_setup()
+        # Offline Stripe: the local checkout page delivers signed webhooks to this endpoint.
+        stripe_endpoint = stripe_webhook_endpoint_ensure().endpoint if settings.STRIPE_OFFLINE else None
         state = "created" if result.created else "already there"
         catalogue = result.catalogue
         self.stdout.write(self.style.SUCCESS(f"Demo data {state}."))
@@ -34,3 +37,8 @@ class Command(BaseCommand):
             f"  Organizer:  {result.organizer_email} / {result.staff_password} "
             f"(manager of {result.organizer_name})\n"
         )
+        if stripe_endpoint is not None:
+            self.stdout.write(
+                "  Payments:   Stripe offline (no network): paid orders go through a local checkout page;\n"
+                f"              webhooks to {stripe_endpoint.url}\n"
+            )

@@ -1,0 +1,1 @@
+"""Test-only migration modules (see grasshopper/settings/test.py, MIGRATION_MODULES)."""
