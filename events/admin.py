@@ -29,8 +29,10 @@ from unfold.forms import PaginationInlineFormSet
 from accounts.models import User
 from events import permissions
 from events.models import Artist, Event, Genre, Lineup, Organizer, OrganizerMember, TicketType, Venue
-from events.services import EVENT_CREATE_STATUSES, EVENT_STATUS_TRANSITIONS
+from events.services import EVENT_CREATE_STATUSES, EVENT_STATUS_TRANSITIONS, event_changes_announce
 from events.services_admin import organizer_staff_access_sync, ticket_type_save_details
+from events.signals import holder_notices_progress_key
+from grasshopper.lib.progress import progress_get
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -597,9 +599,9 @@ class EventAdmin(OwnOrganizerInitialMixin, HistoryAdmin):
     list_filter_submit = True  # unfold's date range filter needs the "Apply filters" button
     prepopulate = {"slug": ("title",)}
     autocomplete_fields = ("genres",)
-    readonly_fields = ("created", "modified")
+    readonly_fields = ("created", "modified", "holder_notices")
     fieldsets = (
-        (None, {"fields": ("organizer", "title", "slug", "status", "is_featured")}),
+        (None, {"fields": ("organizer", "title", "slug", "status", "is_featured", "holder_notices")}),
         (
             "When",
             {
@@ -650,6 +652,24 @@ class EventAdmin(OwnOrganizerInitialMixin, HistoryAdmin):
     @display(description="Status", ordering="status", label=STATUS_LABELS)
     def status_label(self, obj: Event) -> str:
         return obj.get_status_display()
+
+    @display(description="Emails to ticket holders")
+    def holder_notices(self, obj: Event) -> str:
+        """How far the emails about the last change or the cancellation got (sent by notifications)."""
+        progress = progress_get(holder_notices_progress_key(event_id=obj.pk)) if obj.pk else None
+        if progress is None:
+            return "None sent."
+        state = {"queued": "waiting to start", "running": "sending", "done": "done"}.get(
+            progress["state"], progress["state"]
+        )
+        return f"{progress['done']} of {progress['total']} orders told ({state})."
+
+    def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
+        # Ticket holders hear about a new time or venue, or a cancellation (events.signals).
+        before = Event.objects.select_related("venue").filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            event_changes_announce(before=before, event=obj)
 
     @display(description="Venue", ordering="venue__name")
     def venue_name(self, obj: Event) -> str:

@@ -11,6 +11,7 @@ can never drop below the seats sold or held by a concurrent buyer.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from events.exceptions import (
 )
 from events.models import Artist, Event, Genre, Lineup, Organizer, TicketType, Venue
 from events.permissions import user_can_edit_event
+from events.signals import event_cancelled, event_changed
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -179,6 +181,7 @@ def event_update(*, actor: User, event: Event, changes: EventChanges) -> Event:
     """
     _ensure_actor_can_edit(actor=actor, event=event)
     event = Event.objects.select_for_update().get(pk=event.pk)
+    before = copy.copy(event)
     updated: list[str] = []
     for field in EVENT_UPDATE_FIELDS:
         if field not in changes:
@@ -194,6 +197,7 @@ def event_update(*, actor: User, event: Event, changes: EventChanges) -> Event:
         _validate_event(event)
         event._history_user = actor  # type: ignore[attr-defined]
         event.save(update_fields=[*updated, "modified"])
+        event_changes_announce(before=before, event=event)
     if "genres" in changes:
         event.genres.set(list(changes["genres"]))
     if "lineup" in changes:
@@ -222,6 +226,33 @@ def event_delete(*, actor: User, event: Event) -> None:
             event.delete()
     except ProtectedError as error:  # orders (or anything else) still point at it
         raise EventNotDeletable("This event has orders: cancel it instead.") from error
+
+
+def event_changes_announce(*, before: Event, event: Event) -> dict[str, tuple[Any, Any]]:
+    """Tell the apps above what ticket holders must hear about a saved change (``events.signals``):
+    ``event_cancelled`` when a public event was cancelled; ``event_changed`` when its start, doors or venue
+    moved, or it was postponed. ``before`` is the row as it was before the save. A draft has no ticket
+    holders: nothing is sent. Call it inside the saving transaction (``event_update``, the admin's save):
+    receivers write their rows with the change and send mail only once it commits. Returns the changes
+    announced (empty for a cancellation or nothing to tell)."""
+    if before.status == Status.DRAFT:
+        return {}
+    if event.status == Status.CANCELLED:
+        if before.status != Status.CANCELLED:
+            event_cancelled.send(sender=Event, event=event)
+        return {}
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field in ("starts_at", "doors_at"):
+        old, new = getattr(before, field), getattr(event, field)
+        if old != new:
+            changes[field] = (old, new)
+    if before.venue_id != event.venue_id:
+        changes["venue"] = (before.venue, event.venue)
+    if event.status == Status.POSTPONED and before.status != Status.POSTPONED:
+        changes["status"] = (before.status, event.status)
+    if changes:
+        event_changed.send(sender=Event, event=event, changes=changes)
+    return changes
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

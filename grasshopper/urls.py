@@ -14,12 +14,15 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("events.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
     path("", event_views.home, name="home"),
     path("", include("events.urls")),
     path("orders/", include("orders.urls")),
+    # account/notifications/... and email/unsubscribe/<token>/
+    path("", include("notifications.urls")),
     path("favicon.ico", site_views.favicon),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),

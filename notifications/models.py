@@ -86,3 +86,36 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: marketing {'on' if self.marketing_email else 'off'}"
+
+
+class Broadcast(TimeStampedModel):
+    """One message to every ticket holder of an event (its time or venue changed, it was cancelled): a job
+    with progress. Written in the same transaction as the change, so it is never lost; a Celery task works
+    through the holders' orders in ``pk`` order (``cursor`` = the last order done, so a restarted job goes
+    on where it stopped) and writes one outbox email (and inbox entry) per order. Staff read the progress
+    here and on the event's admin page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"  # waiting for a worker (again, after a worker died mid-way)
+        RUNNING = "running", "Running"  # a worker is telling the holders; ``modified`` is its heartbeat
+        DONE = "done", "Done"  # every holder's message is in the outbox
+
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=50, help_text="notifications.kinds key of each message")
+    reference = models.CharField(max_length=100)
+    context = models.JSONField(default=dict, blank=True, help_text="What changed (JSON), for the messages.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0, help_text="Orders to tell (counted when the job starts).")
+    done = models.PositiveIntegerField(default=0, help_text="Orders told so far.")
+    cursor = models.BigIntegerField(default=0, help_text="The last order id done.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="notifications_broadcast_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for event {self.event_id}: {self.done}/{self.total} ({self.status})"

@@ -1,0 +1,89 @@
+"""What the notifications app does when the apps below announce a fact (their ``signals.py``).
+
+Each receiver calls one service. Orders' signals arrive INSIDE the transaction that made the change, so
+the outbox and inbox rows are written with it (a rolled-back payment writes none) and the emails go out
+after commit. Connected in ``NotificationsConfig.ready()`` (``connect``), once (``dispatch_uid``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from events.models import Event, Venue
+from events.signals import event_cancelled, event_changed
+from notifications import kinds
+from notifications.services import broadcast_create, order_notify
+from orders.models import Order, Payment, Refund
+from orders.signals import (
+    order_expired,
+    order_paid,
+    order_refunded,
+    order_unfulfillable,
+    payment_failed,
+)
+
+
+def on_order_paid(sender: Any, order: Order, **kwargs: Any) -> None:
+    order_notify(kind=kinds.ORDER_CONFIRMED.key, order=order)
+
+
+def on_order_unfulfillable(sender: Any, order: Order, **kwargs: Any) -> None:
+    order_notify(kind=kinds.ORDER_UNFULFILLABLE.key, order=order)
+
+
+def on_order_expired(sender: Any, order: Order, **kwargs: Any) -> None:
+    order_notify(kind=kinds.ORDER_EXPIRED.key, order=order)
+
+
+def on_payment_failed(sender: Any, order: Order, payment: Payment, **kwargs: Any) -> None:
+    # One message per failed attempt: a buyer whose second card fails too hears about it again.
+    order_notify(
+        kind=kinds.PAYMENT_FAILED.key,
+        order=order,
+        reference=f"orders.Payment:{payment.pk}",
+        context={"payment_id": payment.pk},
+    )
+
+
+def on_order_refunded(sender: Any, order: Order, refund: Refund, **kwargs: Any) -> None:
+    order_notify(
+        kind=kinds.REFUND_ISSUED.key,
+        order=order,
+        reference=f"orders.Refund:{refund.pk}",
+        context={"refund_id": refund.pk},
+    )
+
+
+def on_event_changed(sender: Any, event: Event, changes: dict[str, tuple[Any, Any]], **kwargs: Any) -> None:
+    # Each saved change is its own broadcast (the signal comes once per change, inside its transaction).
+    broadcast_create(
+        event=event,
+        kind=kinds.EVENT_CHANGED.key,
+        reference=f"events.Event:{event.pk}:changed:{uuid.uuid4().hex}",
+        context={"changes": {field: [_json(old), _json(new)] for field, (old, new) in changes.items()}},
+    )
+
+
+def on_event_cancelled(sender: Any, event: Event, **kwargs: Any) -> None:
+    broadcast_create(event=event, kind=kinds.EVENT_CANCELLED.key, reference=f"events.Event:{event.pk}")
+
+
+def _json(value: Any) -> Any:
+    """A changed value as the messages show it: times as ISO 8601, a venue as "name, city"."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Venue):
+        return str(value)
+    return value
+
+
+def connect() -> None:
+    order_paid.connect(on_order_paid, dispatch_uid="notifications.order_paid")
+    order_unfulfillable.connect(on_order_unfulfillable, dispatch_uid="notifications.order_unfulfillable")
+    order_expired.connect(on_order_expired, dispatch_uid="notifications.order_expired")
+    payment_failed.connect(on_payment_failed, dispatch_uid="notifications.payment_failed")
+    order_refunded.connect(on_order_refunded, dispatch_uid="notifications.order_refunded")
+    event_changed.connect(on_event_changed, dispatch_uid="notifications.event_changed")
+    event_cancelled.connect(on_event_cancelled, dispatch_uid="notifications.event_cancelled")
