@@ -43,6 +43,8 @@ urlpatterns = [
     # --- Stripe (dj-stripe): POST /stripe/webhook/<uuid>/, signed by Stripe; csrf-exempt in dj-stripe,
     # never rate limited (Stripe bursts, then retries), reached over HTTPS like every page.
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    # Offline mode's stand-in for Stripe's hosted Checkout page: 404 unless STRIPE_OFFLINE and DEBUG.
+    path("_fakestripe/", include("orders.urls_fakestripe")),
 ]
 
 handler400 = "grasshopper.views.bad_request"

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from grasshopper.lib.exceptions import NotFound
-from orders.models import Order, OrderLine, Ticket
+from orders.models import Order, OrderLine, Payment, Ticket
 
 
 class OrderNotFound(NotFound):
@@ -73,3 +73,12 @@ def order_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Order]:
     if not user.is_authenticated:
         return Order.objects.none()
     return _shaped().filter(buyer=user).order_by("-created", "-id")
+
+
+# --- Payments (the checkout page's payment state) -----------------------------------------------------------
+
+
+def order_payment_latest(*, order: Order) -> Payment | None:
+    """The order's most recent payment attempt, web or mobile (None: never tried to pay). The checkout page
+    reads it to say "Payment received, confirming…" or why the last card was declined."""
+    return Payment.objects.filter(order_id=order.pk).order_by("-created", "-id").first()

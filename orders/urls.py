@@ -14,6 +14,7 @@ urlpatterns = [
     path("<str:code>/cancel/", views.cancel, name="cancel"),
     path("<str:code>/names/", views.holder_names, name="holder_names"),
     path("<str:code>/pay/", views.pay, name="pay"),
+    path("<str:code>/payment/", views.payment_status, name="payment_status"),
     path("<str:code>/calendar.ics", views.calendar, name="calendar"),
     path("<str:code>/tickets.pdf", views.tickets_pdf, name="tickets_pdf"),
 ]

@@ -222,3 +222,19 @@ def order_detail_data(order: Order) -> dict[str, Any]:
         if ticketed
         else [],
     }
+
+
+# --- paying (the mobile SDK's PaymentIntent) ---------------------------------------------------------
+
+
+class OrderPayOutputSerializer(serializers.Serializer):
+    """What Stripe's mobile SDK needs to show its payment sheet for an order."""
+
+    order = serializers.CharField(help_text="The order's code.")
+    client_secret = serializers.CharField(help_text="The PaymentIntent's client secret, for the SDK only.")
+    publishable_key = serializers.CharField(help_text="Stripe's publishable key to initialise the SDK with.")
+    payment_intent = serializers.CharField(
+        required=False, help_text="The PaymentIntent's id (pi_...), for support and logs."
+    )
+    amount = money(help_text="What the buyer pays, all fees included.")
+    currency = serializers.CharField(help_text="ISO 4217, upper case.")

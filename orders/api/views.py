@@ -1,4 +1,5 @@
-"""The orders API for mobile clients: buy (hold seats), list and read one's orders, cancel a pending one.
+"""The orders API for mobile clients: buy (hold seats), list and read one's orders, cancel a pending one,
+pay one (a Stripe PaymentIntent's client secret for the mobile SDK).
 Views are thin: ``orders.selectors`` read, ``orders.services`` write, serializers shape. Everything is the
 signed-in buyer's own: another buyer's order is not found (404 ``order_not_found``), never forbidden
 (nobody learns that a code exists).
@@ -43,12 +44,15 @@ from orders.api.serializers import (
     OrderCreateInputSerializer,
     OrderDetailOutputSerializer,
     OrderListOutputSerializer,
+    OrderPayOutputSerializer,
     order_detail_data,
 )
 from orders.exceptions import OrderNotCancellable
+from orders.gateway import publishable_key
 from orders.models import Order
 from orders.selectors import order_get_for_buyer, order_list_for_user
 from orders.services import OrderLineInput, order_cancel, order_create_or_replay
+from orders.services_payments import payment_intent_start
 
 DEFAULT_ORDERS_RATE_LIMIT = "10/m"
 # Retry-After never says 0: a client told "retry in 0 s" retries at once and is refused again.
@@ -97,18 +101,21 @@ def _buyer(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _enforce_rate_limit(request: Request) -> None:
-    """Count this order attempt per user and per IP; over either limit, 429 with ``Retry-After``."""
+def _enforce_rate_limit(
+    request: Request,
+    *,
+    group: str = "orders.create",
+    detail: str = "Too many orders in a short time; try again later.",
+) -> None:
+    """Count this attempt (``group``: order creation, or paying) per user and per IP; over either limit, 429
+    with ``Retry-After``."""
     if not getattr(settings, "ORDERS_RATE_LIMIT_ENABLED", True):
         return
     rate = getattr(settings, "ORDERS_RATE_LIMIT", DEFAULT_ORDERS_RATE_LIMIT)
     for key in ("user", "ip"):
-        usage = get_usage(request, group=f"orders.create.{key}", key=key, rate=rate, increment=True)
+        usage = get_usage(request, group=f"{group}.{key}", key=key, rate=rate, increment=True)
         if usage is not None and usage["should_limit"]:
-            raise Throttled(
-                wait=max(MIN_RETRY_AFTER, int(usage["time_left"])),
-                detail="Too many orders in a short time; try again later.",
-            )
+            raise Throttled(wait=max(MIN_RETRY_AFTER, int(usage["time_left"])), detail=detail)
 
 
 def _detail_response(order: Order, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -177,6 +184,28 @@ def _detail_response(order: Order, *, status_code: int = status.HTTP_200_OK) -> 
         request=None,
         responses={200: OrderDetailOutputSerializer, 409: _problem("Conflict: `order_not_cancellable`.")},
     ),
+    pay=extend_schema(
+        operation_id="orders_pay",
+        summary="Pay a pending order by card",
+        description=(
+            "A Stripe PaymentIntent for the order's total, and the publishable key: give both to Stripe's "
+            "mobile SDK (PaymentSheet). Calling again while the order waits for money returns the same "
+            "intent. The order becomes `paid` (with its tickets) when Stripe confirms the payment to the "
+            "server, never on the app's word: poll `GET /orders/{code}/` after the sheet closes. "
+            "Rate-limited per user and per IP: 429 with `Retry-After`."
+        ),
+        parameters=[ORDER_CODE],
+        request=None,
+        responses={
+            200: OrderPayOutputSerializer,
+            404: _problem("Not one of your orders: `order_not_found`."),
+            409: _problem(
+                "Conflict: `payment_not_needed` (free, already paid, expired or cancelled), `hold_expired` "
+                "(the hold has just ended)."
+            ),
+            502: _problem("Stripe could not be reached: `payment_provider_error`; try again."),
+        },
+    ),
 )
 class OrderViewSet(viewsets.GenericViewSet):
     lookup_field = "code"
@@ -235,3 +264,20 @@ class OrderViewSet(viewsets.GenericViewSet):
             raise OrderNotCancellable(extra={"status": order.status})
         order = order_cancel(order=order, actor=buyer)
         return _detail_response(order_get_for_buyer(code=order.code, user=buyer))
+
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, code: str) -> Response:
+        _enforce_rate_limit(request, group="orders.pay", detail="Too many payment attempts; try again later.")
+        order = order_get_for_buyer(code=code, user=_buyer(request))
+        started = payment_intent_start(order=order)
+        secret = started.client_secret or ""
+        data: dict[str, Any] = {
+            "order": order.code,
+            "client_secret": secret,
+            "publishable_key": publishable_key(),
+            "amount": order.total,
+            "currency": order.currency,
+        }
+        if "_secret_" in secret:  # Stripe's client secrets are "<intent id>_secret_<random>"
+            data["payment_intent"] = secret.split("_secret_", 1)[0]
+        return Response(OrderPayOutputSerializer(data).data)

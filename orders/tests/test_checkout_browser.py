@@ -80,7 +80,7 @@ def test_checkout_and_free_flow(
     assert first.startswith(("15:", "14:")), first
     expect(page.locator("#hold-warning")).to_be_hidden()
     expect(page.get_by_role("button", name="Extend my hold")).to_be_visible()
-    expect(page.get_by_role("button", name="Pay €55.00")).to_be_disabled()
+    expect(page.get_by_role("button", name="Pay €55.00 with card")).to_be_enabled()
     page.wait_for_timeout(1200)
     assert timer.inner_text() != first  # it counts down
     _assert_accessible(page)
