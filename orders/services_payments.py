@@ -214,7 +214,13 @@ def payment_checkout_start(
     for _ in range(2):
         payment = _payment_prepare(order=order, kind=Payment.Kind.CHECKOUT, now=now)
         if payment.stripe_checkout_session_id:  # reuse, if Stripe still has it open
-            session = gateway.checkout_session_retrieve(session_id=payment.stripe_checkout_session_id)
+            try:
+                session = gateway.checkout_session_retrieve(session_id=payment.stripe_checkout_session_id)
+            except PaymentProviderError as error:
+                if not _forgotten(error):
+                    raise
+                _payment_mark_cancelled(payment=payment, now=now)  # Stripe has no such session: start anew
+                continue
             if session.get("status") == "open" and session.get("url"):
                 return str(session["url"])
             _settle(payment=payment, obj=session, now=now)  # paid or expired meanwhile: record it, retry
@@ -239,7 +245,13 @@ def payment_intent_start(*, order: Order, now: datetime | None = None) -> Paymen
     for _ in range(2):
         payment = _payment_prepare(order=order, kind=Payment.Kind.INTENT, now=now)
         if payment.stripe_payment_intent_id:
-            intent = gateway.payment_intent_retrieve(payment_intent_id=payment.stripe_payment_intent_id)
+            try:
+                intent = gateway.payment_intent_retrieve(payment_intent_id=payment.stripe_payment_intent_id)
+            except PaymentProviderError as error:
+                if not _forgotten(error):
+                    raise
+                _payment_mark_cancelled(payment=payment, now=now)
+                continue
             if intent.get("status") not in ("succeeded", "canceled"):
                 return PaymentStart(client_secret=intent.get("client_secret"))
             _settle(payment=payment, obj=intent, now=now)
@@ -248,6 +260,13 @@ def payment_intent_start(*, order: Order, now: datetime | None = None) -> Paymen
         _payment_opened(payment=payment, obj=intent, now=now)
         return PaymentStart(client_secret=intent.get("client_secret"))
     raise PaymentNotNeeded(extra={"order": order.code})
+
+
+def _forgotten(error: PaymentProviderError) -> bool:
+    """Stripe answered 404 ``resource_missing`` for a session or intent we stored: it never existed there
+    (offline mode's in-memory Stripe restarted, or a key from another account). Nothing can be paid on it,
+    so the attempt is closed and a new one made, instead of failing every later Pay."""
+    return (error.extra or {}).get("stripe_code") == "resource_missing"
 
 
 @transaction.atomic

@@ -89,6 +89,21 @@ def test_a_second_click_reuses_the_open_session(fake_stripe: FakeStripe) -> None
     assert len(stripe_calls(fake_stripe, "POST", "/v1/checkout/sessions")) == 1
 
 
+def test_a_session_stripe_no_longer_knows_is_replaced_not_an_error_forever(fake_stripe: FakeStripe) -> None:
+    """Offline mode's in-memory Stripe forgets everything on a restart (make run reloads on every code
+    change): the stored session answers 404 resource_missing. The next Pay closes that attempt and opens a
+    new session, instead of answering payment_provider_error on every click."""
+    order = place_order(ticket_type_on_sale(), 1)
+    forgotten = start_checkout(order)
+    fake_stripe.reset()
+    url = payment_checkout_start(order=order, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    forgotten.refresh_from_db()
+    assert forgotten.status == Payment.Status.CANCELLED
+    fresh = Payment.objects.get(order=order, status=Payment.Status.OPEN)
+    assert fresh.attempt == forgotten.attempt + 1
+    assert fresh.stripe_checkout_session_id in url
+
+
 def test_an_expired_session_is_not_reused_a_new_attempt_is_made(
     fake_stripe: FakeStripe, stripe_deliver: Deliver
 ) -> None:
