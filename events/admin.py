@@ -542,11 +542,11 @@ class TicketTypeInline(EventPartInline, StackedInline):
     formset = TicketTypeFormSet
     fieldsets = (
         (None, {"fields": ("name", "description", "price", "fee", "currency")}),
-        ("Seats", {"fields": (("capacity", "sold", "held"), "max_per_order")}),
+        ("Seats", {"fields": (("capacity", "sold", "held", "withheld"), "max_per_order")}),
         ("Sales", {"fields": ("sales_start", "sales_end", "member_presale_start", "is_visible", "position")}),
     )
     # The live counters: shown, never editable (only the inventory services move them).
-    readonly_fields = ("sold", "held")
+    readonly_fields = ("sold", "held", "withheld")
     ordering = ("position", "id")
     extra = 0
     tab = True
@@ -610,7 +610,7 @@ class EventAdmin(OwnOrganizerInitialMixin, HistoryAdmin):
             },
         ),
         ("Where and what", {"fields": ("venue", "genres", "age_limit")}),
-        ("Details", {"fields": ("description", "refund_policy", "image")}),
+        ("Details", {"fields": ("description", "refund_policy", "image", "waitlist_lottery")}),
         ("Record", {"fields": ("created", "modified"), "classes": ("collapse",)}),
     )
     inlines = [LineupInline, TicketTypeInline]

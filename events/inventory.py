@@ -99,3 +99,36 @@ def inventory_return(*, ticket_type_id: int, quantity: int) -> None:
     if updated != 1:
         raise InventoryCorrupted(f"ticket type {ticket_type_id}: fewer than {quantity} seats sold")
     inventory_released.send(sender=TicketType, ticket_type_id=ticket_type_id, quantity=quantity)
+
+
+# --- Withheld seats (the waitlist's pool: DESIGN.md section 7) ----------------------------------------
+# ``withheld`` is a part of ``held`` (constraint ``withheld <= held``): seats kept back for the people in a
+# waitlist that no order holds yet. Withholding is a reserve that no order owns, so the no-oversell guard and
+# constraint are unchanged, the public sees the seats as taken, and ``inventory_audit`` counts them as held.
+
+
+def inventory_withhold(*, ticket_type_id: int, quantity: int) -> None:
+    """Keep ``quantity`` free seats back for the waitlist: ``held += n, withheld += n`` only where
+    ``sold + held + n <= capacity``; raises ``SoldOut`` like ``inventory_reserve``."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(
+        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
+    ).update(held=F("held") + quantity, withheld=F("withheld") + quantity)
+    if updated != 1:
+        available = _available(ticket_type_id)
+        raise SoldOut(
+            f"Only {available} tickets left." if available else "Sold out.",
+            extra={"ticket_type_id": ticket_type_id, "available": available},
+        )
+
+
+def inventory_unwithhold(*, ticket_type_id: int, quantity: int) -> None:
+    """Stop withholding ``quantity`` seats (``held -= n, withheld -= n``, guarded ``withheld >= n``): they
+    are free again. No ``inventory_released``: only the waitlist withholds, and it decides what comes next
+    (an offer, under the same lock, or the public)."""
+    _check_quantity(quantity)
+    updated = TicketType.objects.filter(pk=ticket_type_id, withheld__gte=quantity).update(
+        held=F("held") - quantity, withheld=F("withheld") - quantity
+    )
+    if updated != 1:
+        raise InventoryCorrupted(f"ticket type {ticket_type_id}: fewer than {quantity} seats withheld")

@@ -312,6 +312,17 @@ def ticket_type_state(*, ticket_type: TicketType, event: Event, now: datetime | 
         return TicketState("unavailable", "Not on sale", available, False)
     if ticket_type.sales_start and now < ticket_type.sales_start:
         local = timezone.localtime(ticket_type.sales_start, ZoneInfo(event.timezone))
+        # Members' presale (issue 7): still "not_yet" for everyone else; the buy form lets members in.
+        presale = ticket_type.member_presale_start
+        if presale is not None and now >= presale:
+            if available <= 0:
+                return TicketState("sold_out", "Sold out", 0, False)
+            label = f"Members' presale — opens to everyone on {local:%a %-d %b, %H:%M}"
+            return TicketState("not_yet", label, available, False)
+        if presale is not None:
+            members = timezone.localtime(presale, ZoneInfo(event.timezone))
+            label = f"Sales start {local:%a %-d %b, %H:%M}; members from {members:%a %-d %b, %H:%M}"
+            return TicketState("not_yet", label, available, False)
         return TicketState("not_yet", f"Sales start {local:%a %-d %b, %H:%M}", available, False)
     sales_end = ticket_type.sales_end or event.starts_at
     if now >= sales_end:

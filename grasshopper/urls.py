@@ -14,7 +14,11 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("events.api.urls")),
     path("", include("orders.api.urls")),
+    # GET loyalty/, loyalty/transactions/, POST orders/<code>/redeem-points/ (not a route of orders' router)
+    path("", include("loyalty.api.urls")),
     path("", include("notifications.api.urls")),
+    # waitlist/ (join, mine with positions and live offers) and waitlist/<id>/ (leave)
+    path("", include("waitlist.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +27,14 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     # account/notifications/... and email/unsubscribe/<token>/
     path("", include("notifications.urls")),
+    # Grasshopper Plus: join / welcome / cancel / keep (the section itself is on /account/loyalty/).
+    path("account/loyalty/membership/", include("loyalty.urls_membership")),
+    # account/loyalty/ and orders/<code>/redeem-points/ (the checkout's "pay with points" form)
+    path("", include("loyalty.urls")),
+    # r/<code>/ (the referral link: short, for sharing) and orders/<code>/welcome-discount/
+    path("", include("loyalty.urls_referrals")),
+    # waitlist/ (yours), join/leave from the event page, a guest's confirm/leave links
+    path("waitlist/", include("waitlist.urls")),
     path("favicon.ico", site_views.favicon),
     # --- API (owned by the API skeleton: schema, docs) ---
     path("api/v1/", include((api_v1, "v1"))),

@@ -27,6 +27,8 @@ class LoyaltyAccount(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="loyalty")
     balance = models.IntegerField(default=0, help_text="Sum of the ledger; negative only after a reversal.")
     referral_code = models.CharField(max_length=16, unique=True, default=new_referral_code)
+    # The tier last computed (loyalty.tiers), so that a change, up or down, is noticed and announced once.
+    tier = models.CharField(max_length=10, default="bronze")
     modified = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -25,12 +25,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
 from django.utils import dateformat
 
 from events.models import Event
 from events.templatetags.catalogue import money
+from loyalty import tiers
+from loyalty.models import LedgerEntry, Referral
+from loyalty.selectors_referrals import referral_display_name
 from notifications import links
-from orders.models import Order, Payment, Refund, Ticket
+from orders.models import Adjustment, Order, Payment, Refund, Ticket
+from waitlist import signing as waitlist_signing
+from waitlist.models import WaitlistEntry, WaitlistOffer
+from waitlist.selectors import entry_rank
 
 Context = dict[str, Any]
 
@@ -338,5 +345,268 @@ EVENT_REMINDER = register(
         load=load_reminder,
         link=order_page(),
         reason=REASON_HOLDER,
+    )
+)
+
+
+# --- Referrals (loyalty.services_referrals: both sides of a rewarded referral are told) ------------------
+
+REASON_REFERRAL = (
+    "You get this email because you took part in Grasshopper's invite-a-friend rewards. Emails about your "
+    "points cannot be switched off."
+)
+
+
+def load_referral(stored: dict[str, Any]) -> Context:
+    """The referral; ``side`` ("referrer" or "referee": who this message is for); ``friend``: how the other
+    side is named; ``points``: what the recipient's ledger got for it (0 when none); ``discount``: the
+    referee's welcome discount on the first order (reward "discount"), or None."""
+    referral = Referral.objects.select_related("referrer", "referee").get(pk=stored["referral_id"])
+    side = stored["side"]
+    me, other = (
+        (referral.referrer, referral.referee) if side == "referrer" else (referral.referee, referral.referrer)
+    )
+    source = f"referral:{referral.pk}"
+    entry = LedgerEntry.objects.filter(user=me, kind=LedgerEntry.Kind.REFERRAL, source=source).first()
+    discount = (
+        Adjustment.objects.filter(source="referral", reference=source, order__code=referral.order_code)
+        .select_related("order")
+        .first()
+        if side == "referee"
+        else None
+    )
+    return {
+        "referral": referral,
+        "side": side,
+        "friend": referral_display_name(other),
+        "points": entry.points if entry is not None else 0,
+        "discount": discount,
+    }
+
+
+def loyalty_page(context: Context, absolute: bool) -> str:
+    path = reverse("loyalty:account") + ("#referrals" if context.get("side") == "referrer" else "")
+    return links.absolute(path) if absolute else path
+
+
+def _referral_subject(c: Context) -> str:
+    if c["side"] == "referrer":
+        return f"You earned {c['points']} points: {c['friend']} joined Grasshopper"
+    if c["points"]:
+        return f"Your welcome reward: {c['points']} points"
+    return "Welcome to Grasshopper: your first order's discount"
+
+
+def _referral_title(c: Context) -> str:
+    if c["side"] == "referrer":
+        return f"{c['points']} points for inviting {c['friend']}"
+    return f"Welcome reward: {c['points']} points" if c["points"] else "Your welcome discount"
+
+
+def _referral_body(c: Context) -> str:
+    if c["side"] == "referrer":
+        return (
+            f"{c['friend']} signed up with your invitation and their first order is paid: "
+            f"{c['points']} points are in your balance."
+        )
+    if c["points"]:
+        return (
+            f"Thanks for joining through {c['friend']}'s invitation: {c['points']} points for your first "
+            "order are in your balance."
+        )
+    discount = c["discount"]
+    off = (
+        f" had {money(discount.amount, discount.order.currency)} off" if discount is not None else " is paid"
+    )
+    return f"Thanks for joining through {c['friend']}'s invitation: your first order{off}."
+
+
+REFERRAL_REWARDED = register(
+    Kind(
+        key="referral_rewarded",
+        template="referral_rewarded",
+        subject=_referral_subject,
+        title=_referral_title,
+        body=_referral_body,
+        load=load_referral,
+        link=loyalty_page,
+        reason=REASON_REFERRAL,
+    )
+)
+
+
+# --- Loyalty tiers (loyalty.signals.tier_changed: up or down, from the points earned in 12 months) --------
+
+REASON_LOYALTY = (
+    "You get this email because you collect Grasshopper loyalty points. Emails about your points cannot be "
+    "switched off."
+)
+
+
+def load_tier_change(stored: dict[str, Any]) -> Context:
+    """``old`` and ``new`` tier keys -> the generic message template's ``headline``, ``text`` and action."""
+    old, new = stored["old"], stored["new"]
+    label, before = tiers.LABELS[new], tiers.LABELS[old]
+    up = tiers.TIERS.index(new) > tiers.TIERS.index(old)
+    rate = f"{tiers.multiplier(new):g}"
+    if up:
+        text = (
+            f"Your points from the last 12 months take you from {before} to {label}: from now on every paid "
+            f"order earns \u00d7{rate} points."
+        )
+    else:
+        text = (
+            f"The points you earned in the last 12 months no longer reach {before}, so your tier is now "
+            f"{label}: paid orders earn \u00d7{rate} points. Every order brings you back up."
+        )
+    return {
+        "old": old,
+        "new": new,
+        "up": up,
+        "headline": f"You are now {label}" if up else f"Your tier is now {label}",
+        "text": text,
+        "action_url": links.absolute(reverse("loyalty:account")),
+        "action_label": "See your points",
+    }
+
+
+LOYALTY_TIER_CHANGED = register(
+    Kind(
+        key="loyalty_tier_changed",
+        template="message",
+        subject=lambda c: f"{c['headline']} on Grasshopper",
+        title=lambda c: c["headline"],
+        body=lambda c: c["text"],
+        load=load_tier_change,
+        link=loyalty_page,
+        reason=REASON_LOYALTY,
+    )
+)
+
+
+# --- Waitlist (waitlist.signals: joined / a guest's confirmation link, an offer of freed seats, it lapsed) --
+
+REASON_WAITLIST = (
+    "You get this email because you joined a waitlist on Grasshopper. Emails about your place in line "
+    "cannot be switched off: leave the waitlist to stop them."
+)
+
+
+def waitlist_entry_url(entry: WaitlistEntry, *, purpose: str) -> str:
+    """A guest's signed link (absolute): confirm the place (``VERIFY``) or leave the line (``LEAVE``)."""
+    name = "waitlist:verify" if purpose == waitlist_signing.VERIFY else "waitlist:leave_by_token"
+    token = waitlist_signing.entry_token_make(entry=entry, purpose=purpose)
+    return links.absolute(reverse(name, kwargs={"token": token}))
+
+
+def _waitlist_leave_url(entry: WaitlistEntry) -> str:
+    """How to leave: a guest's signed link, or a signed-in user's waitlists page."""
+    if entry.user_id is None:
+        return waitlist_entry_url(entry, purpose=waitlist_signing.LEAVE)
+    return links.absolute(reverse("waitlist:mine"))
+
+
+def load_waitlist_entry(stored: dict[str, Any]) -> Context:
+    """The entry, its ticket type, event and venue; ``guest`` (no account: confirm by link), ``rank`` (its
+    place in line now, or None) and ``leave_url``."""
+    entry = WaitlistEntry.objects.select_related("ticket_type__event__venue").get(pk=stored["entry_id"])
+    event = entry.ticket_type.event
+    return {
+        "entry": entry,
+        "ticket_type": entry.ticket_type,
+        "event": event,
+        "venue": event.venue,
+        "guest": entry.user_id is None,
+        "rank": entry_rank(entry=entry),
+        "leave_url": _waitlist_leave_url(entry),
+    }
+
+
+def load_waitlist_offer(stored: dict[str, Any]) -> Context:
+    """The offer's order (as ``load_order``), the offer, its entry and ticket type, ``leave_url``."""
+    context = load_order(stored)
+    offer = WaitlistOffer.objects.select_related("entry", "ticket_type").get(pk=stored["offer_id"])
+    context.update(
+        offer=offer,
+        entry=offer.entry,
+        ticket_type=offer.ticket_type,
+        guest=offer.entry.user_id is None,
+        leave_url=_waitlist_leave_url(offer.entry),
+    )
+    return context
+
+
+def waitlist_joined_page(context: Context, absolute: bool) -> str:
+    """A guest's confirmation link; a signed-in user's waitlists page."""
+    if context["guest"]:
+        return waitlist_entry_url(context["entry"], purpose=waitlist_signing.VERIFY)
+    path = reverse("waitlist:mine")
+    return links.absolute(path) if absolute else path
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _wanted(c: Context) -> str:
+    return f"{c['entry'].quantity} \u00d7 {c['ticket_type'].name}"
+
+
+def _joined_body(c: Context) -> str:
+    if c["guest"]:
+        return f"Confirm your email to take your place in line for {_wanted(c)} ({c['event'].title})."
+    place = f"you are {_ordinal(c['rank'])} in line" if c["rank"] else "you are in line"
+    return f"{_wanted(c)} for {c['event'].title}: {place}. We tell you as soon as tickets come back for you."
+
+
+WAITLIST_JOINED = register(
+    Kind(
+        key="waitlist_joined",
+        template="waitlist_joined",
+        subject=lambda c: (
+            f"Confirm your place on the waitlist for {c['event'].title}"
+            if c["guest"]
+            else f"You are on the waitlist for {c['event'].title}"
+        ),
+        title=lambda c: f"You are on the waitlist for {c['event'].title}",
+        body=_joined_body,
+        load=load_waitlist_entry,
+        link=waitlist_joined_page,
+        reason=REASON_WAITLIST,
+    )
+)
+WAITLIST_OFFER = register(
+    Kind(
+        key="waitlist_offer",
+        template="waitlist_offer",
+        subject=lambda c: (
+            f"Tickets for {c['event'].title} are held for you until "
+            f"{short_when(c['event'], c['offer'].expires_at)}"
+        ),
+        title=lambda c: f"Tickets for {c['event'].title} are held for you",
+        body=lambda c: (
+            f"From the waitlist: {c['offer'].quantity} \u00d7 {c['ticket_type'].name}, held for you until "
+            f"{when(c['event'], c['offer'].expires_at)} (event time). Pay before then, or they go to the "
+            "next person in line."
+        ),
+        load=load_waitlist_offer,
+        link=order_page("checkout"),
+        reason=REASON_WAITLIST,
+    )
+)
+WAITLIST_OFFER_LAPSED = register(
+    Kind(
+        key="waitlist_offer_lapsed",
+        template="waitlist_offer_lapsed",
+        subject=lambda c: f"Your waitlist offer for {c['event'].title} has lapsed",
+        title=lambda c: "Your waitlist offer has lapsed",
+        body=lambda c: (
+            f"The tickets held for you ({c['offer'].quantity} \u00d7 {c['ticket_type'].name}, order "
+            f"{c['order'].code}) were not paid in time and went to the next person in line."
+        ),
+        load=load_waitlist_offer,
+        link=event_page,
+        reason=REASON_WAITLIST,
     )
 )

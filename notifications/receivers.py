@@ -11,10 +11,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
+from accounts.models import User
 from events.models import Event, Venue
 from events.signals import event_cancelled, event_changed
+from loyalty.models import Referral
+from loyalty.signals import referral_rewarded, tier_changed
 from notifications import kinds
-from notifications.services import broadcast_create, order_notify
+from notifications.services import broadcast_create, notify, order_notify
 from orders.models import Order, Payment, Refund
 from orders.signals import (
     order_expired,
@@ -23,6 +28,8 @@ from orders.signals import (
     order_unfulfillable,
     payment_failed,
 )
+from waitlist.models import WaitlistEntry, WaitlistOffer
+from waitlist.signals import entry_joined, offer_created, offer_lapsed
 
 
 def on_order_paid(sender: Any, order: Order, **kwargs: Any) -> None:
@@ -34,6 +41,8 @@ def on_order_unfulfillable(sender: Any, order: Order, **kwargs: Any) -> None:
 
 
 def on_order_expired(sender: Any, order: Order, **kwargs: Any) -> None:
+    if WaitlistOffer.objects.filter(order_id=order.pk).exists():
+        return  # a waitlist offer's hold: "waitlist_offer_lapsed" tells it (on_waitlist_offer_lapsed)
     order_notify(kind=kinds.ORDER_EXPIRED.key, order=order)
 
 
@@ -79,6 +88,67 @@ def _json(value: Any) -> Any:
     return value
 
 
+def on_referral_rewarded(sender: Any, referral: Referral, **kwargs: Any) -> None:
+    # Both sides are told, each in their own words (the kind's ``side``); once each (the reference).
+    for side, user in (("referrer", referral.referrer), ("referee", referral.referee)):
+        notify(
+            kind=kinds.REFERRAL_REWARDED.key,
+            reference=f"loyalty.Referral:{referral.pk}:{side}",
+            user=user,
+            context={"referral_id": referral.pk, "side": side},
+        )
+
+
+def on_tier_changed(sender: Any, user: User, old: str, new: str, **kwargs: Any) -> None:
+    # Once per change (a tier may go up, down and up again: each move is its own message).
+    notify(
+        kind=kinds.LOYALTY_TIER_CHANGED.key,
+        reference=f"loyalty.tier:{user.pk}:{old}-{new}:{uuid.uuid4().hex}",
+        user=user,
+        context={"old": old, "new": new},
+    )
+
+
+# --- Waitlist (waitlist.signals, sent inside the waitlist's transactions; the emails go after commit) -----
+
+# A guest asking again before confirming gets the link again, at most once in this many seconds.
+WAITLIST_CONFIRM_RESEND_SECONDS = 300
+
+
+def on_waitlist_entry_joined(sender: Any, entry: WaitlistEntry, **kwargs: Any) -> None:
+    # A guest: the confirmation link (each time they ask, within the resend window once); a user: once.
+    if entry.status == WaitlistEntry.Status.UNVERIFIED:
+        window = int(timezone.now().timestamp()) // WAITLIST_CONFIRM_RESEND_SECONDS
+        reference = f"waitlist.WaitlistEntry:{entry.pk}:confirm:{window}"
+    else:
+        reference = f"waitlist.WaitlistEntry:{entry.pk}:joined"
+    notify(
+        kind=kinds.WAITLIST_JOINED.key,
+        reference=reference,
+        user=entry.user,
+        email=entry.email,
+        context={"entry_id": entry.pk},
+    )
+
+
+def on_waitlist_offer_created(sender: Any, offer: WaitlistOffer, **kwargs: Any) -> None:
+    order_notify(
+        kind=kinds.WAITLIST_OFFER.key,
+        order=offer.order,
+        reference=f"waitlist.WaitlistOffer:{offer.pk}",
+        context={"offer_id": offer.pk},
+    )
+
+
+def on_waitlist_offer_lapsed(sender: Any, offer: WaitlistOffer, **kwargs: Any) -> None:
+    order_notify(
+        kind=kinds.WAITLIST_OFFER_LAPSED.key,
+        order=offer.order,
+        reference=f"waitlist.WaitlistOffer:{offer.pk}:lapsed",
+        context={"offer_id": offer.pk},
+    )
+
+
 def connect() -> None:
     order_paid.connect(on_order_paid, dispatch_uid="notifications.order_paid")
     order_unfulfillable.connect(on_order_unfulfillable, dispatch_uid="notifications.order_unfulfillable")
@@ -87,3 +157,8 @@ def connect() -> None:
     order_refunded.connect(on_order_refunded, dispatch_uid="notifications.order_refunded")
     event_changed.connect(on_event_changed, dispatch_uid="notifications.event_changed")
     event_cancelled.connect(on_event_cancelled, dispatch_uid="notifications.event_cancelled")
+    referral_rewarded.connect(on_referral_rewarded, dispatch_uid="notifications.referral_rewarded")
+    tier_changed.connect(on_tier_changed, dispatch_uid="notifications.tier_changed")
+    entry_joined.connect(on_waitlist_entry_joined, dispatch_uid="notifications.waitlist_entry_joined")
+    offer_created.connect(on_waitlist_offer_created, dispatch_uid="notifications.waitlist_offer_created")
+    offer_lapsed.connect(on_waitlist_offer_lapsed, dispatch_uid="notifications.waitlist_offer_lapsed")

@@ -6,6 +6,7 @@ from events.exceptions import SoldOut, TicketTypeUnknown
 from grasshopper.lib.exceptions import ApplicationError, Conflict
 
 __all__ = [
+    "AdjustmentInvalid",
     "HoldExpired",
     "HoldExtensionUsed",
     "HolderNamesInvalid",
@@ -15,6 +16,7 @@ __all__ = [
     "MaxPerOrderExceeded",
     "MixedCurrencies",
     "MixedEvents",
+    "OrderNotAdjustable",
     "OrderNotCancellable",
     "OrderNotRefundable",
     "PaymentDeclined",
@@ -137,3 +139,21 @@ class RefundExceedsPayment(Conflict):
 
     code = "refund_exceeds_payment"
     default_message = "This refund is more than what is left to refund on this order."
+
+
+# --- Adjustments (discounts added by higher apps: loyalty points, referral rewards) ---------------------
+
+
+class OrderNotAdjustable(Conflict):
+    """Discounts can be added or removed only while the order is pending and its hold runs."""
+
+    code = "order_not_adjustable"
+    default_message = "Discounts can only be changed on an order that is waiting for payment."
+
+
+class AdjustmentInvalid(ApplicationError):
+    """The discount is not a positive amount, or nothing of the order is left to discount."""
+
+    code = "adjustment_invalid"
+    status = 400
+    default_message = "This discount cannot be applied to this order."

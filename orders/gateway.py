@@ -21,6 +21,7 @@ so this module runs unchanged.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from orders.exceptions import PaymentDeclined, PaymentProviderError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from accounts.models import User
     from orders.models import Payment, Refund
 
 log = structlog.get_logger(__name__)
@@ -293,4 +295,105 @@ def refund_create(*, refund: Refund) -> dict[str, Any]:
         client().v1.refunds.create,
         params,
         {"idempotency_key": refund.idempotency_key},
+    )
+
+
+# --- Subscriptions: the "Grasshopper Plus" membership (issue 7; loyalty.services_membership calls these) ---
+
+
+@dataclass(frozen=True)
+class SubscriptionPrice:
+    """What a subscription costs: a Price created in the Stripe dashboard (``price_id``), or, without one
+    (offline, tests), ``amount`` in ``currency`` billed every ``interval`` under the product ``name``."""
+
+    price_id: str
+    amount: Decimal
+    currency: str
+    name: str
+    interval: str = "month"
+
+
+def customer_create(*, user: User) -> dict[str, Any]:
+    """A Stripe Customer for ``user`` (email, name, ``metadata.user_id``). One per user whatever the
+    retries: the idempotency key is the user's id (Stripe keeps keys 24 hours; the caller stores the id)."""
+    params: dict[str, Any] = {
+        "email": user.email,
+        "metadata": {"user_id": str(user.pk)},
+    }
+    if user.full_name:
+        params["name"] = user.full_name
+    return _call(
+        "customer_create",
+        client().v1.customers.create,
+        params,
+        {"idempotency_key": f"gh:user:{user.pk}:customer"},
+    )
+
+
+def subscription_checkout_create(
+    *,
+    user: User,
+    customer_id: str,
+    price: SubscriptionPrice,
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    """A hosted Checkout Session in subscription mode for ``customer_id``: one membership, billed every
+    interval until cancelled. ``metadata.kind = "membership"`` and ``user_id`` are on the session and on
+    the subscription (``subscription_data.metadata``), so every webhook about it names its user; orders'
+    receivers ignore sessions in subscription mode.
+
+    ``idempotency_key``: the caller's (the same key replays Stripe's first answer: a double click gets
+    the same session)."""
+    metadata = {"kind": "membership", "user_id": str(user.pk)}
+    if price.price_id:
+        item: dict[str, Any] = {"price": price.price_id, "quantity": 1}
+    else:
+        item = {
+            "quantity": 1,
+            "price_data": {
+                "currency": price.currency.lower(),
+                "unit_amount": to_minor(price.amount, price.currency),
+                "recurring": {"interval": price.interval},
+                "product_data": {"name": price.name},
+            },
+        }
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer_id,
+        "line_items": [item],
+        "client_reference_id": f"user-{user.pk}",
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "metadata": metadata,
+        "subscription_data": {"metadata": metadata},
+    }
+    return _call(
+        "subscription_checkout_create",
+        client().v1.checkout.sessions.create,
+        params,
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str) -> dict[str, Any]:
+    """Stop renewing: the subscription stays active until its paid period ends, then Stripe ends it
+    (``customer.subscription.deleted``). Stripe answers with the subscription and sends
+    ``customer.subscription.updated``."""
+    return _call(
+        "subscription_cancel_at_period_end",
+        client().v1.subscriptions.update,
+        subscription_id,
+        {"cancel_at_period_end": True},
+    )
+
+
+def subscription_resume(*, subscription_id: str) -> dict[str, Any]:
+    """Undo ``subscription_cancel_at_period_end`` while the period runs: it renews again."""
+    return _call(
+        "subscription_resume",
+        client().v1.subscriptions.update,
+        subscription_id,
+        {"cancel_at_period_end": False},
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from orders.models import Order
 from orders.services_payments import payments_close_open_schedule
-from orders.signals import order_cancelled, order_expired, order_paid
+from orders.signals import order_cancelled, order_expired, order_paid, order_total_changed
 
 
 def close_open_payments(sender: object, order: Order, **kwargs: Any) -> None:
@@ -18,5 +18,10 @@ def close_open_payments(sender: object, order: Order, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    for signal, name in ((order_expired, "expired"), (order_cancelled, "cancelled"), (order_paid, "paid")):
+    for signal, name in (
+        (order_expired, "expired"),
+        (order_cancelled, "cancelled"),
+        (order_paid, "paid"),
+        (order_total_changed, "total_changed"),
+    ):
         signal.connect(close_open_payments, sender=Order, dispatch_uid=f"orders.close_open_payments.{name}")

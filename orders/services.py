@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import membership_active
 from events.inventory import (
     inventory_release,
     inventory_reserve,
@@ -34,6 +35,7 @@ from events.inventory import (
 )
 from events.models import Event, TicketType
 from orders.exceptions import (
+    AdjustmentInvalid,
     HolderNamesInvalid,
     HolderNamesLocked,
     HoldExpired,
@@ -43,15 +45,22 @@ from orders.exceptions import (
     MaxPerOrderExceeded,
     MixedCurrencies,
     MixedEvents,
+    OrderNotAdjustable,
     OrderNotCancellable,
     QuantityInvalid,
     SalesClosed,
     SoldOut,
     TicketTypeUnknown,
 )
-from orders.models import Order, OrderEvent, OrderLine, Ticket
+from orders.models import Adjustment, Order, OrderEvent, OrderLine, Ticket
 from orders.selectors import order_shape_in_memory
-from orders.signals import order_cancelled, order_expired, order_paid, order_unfulfillable
+from orders.signals import (
+    order_cancelled,
+    order_expired,
+    order_paid,
+    order_total_changed,
+    order_unfulfillable,
+)
 
 S = Order.Status
 FREE_PROVIDER = "free"  # orders.payments.FreeProvider.name
@@ -156,7 +165,7 @@ def order_create_or_replay(
             return OrderCreateResult(order=existing, created=False)
 
     wanted = _merge_lines(lines)
-    ticket_types = _ticket_types_on_sale(wanted=wanted, event_id=event_id, now=now)
+    ticket_types = _ticket_types_on_sale(wanted=wanted, event_id=event_id, now=now, buyer=buyer)
     names = [name.strip() for name in holder_names or []]
     if len(names) > sum(wanted.values()):
         raise QuantityInvalid("More holder names than tickets.", extra={"holder_names": len(names)})
@@ -258,7 +267,7 @@ def _merge_lines(lines: list[OrderLineInput]) -> dict[int, int]:
 
 
 def _ticket_types_on_sale(
-    *, wanted: dict[int, int], event_id: int | None, now: datetime
+    *, wanted: dict[int, int], event_id: int | None, now: datetime, buyer: User | None = None
 ) -> dict[int, TicketType]:
     """The wanted ticket types (no lock: the seats are guarded by the reserve, not by this read)."""
     found = TicketType.objects.select_related("event").in_bulk(list(wanted))
@@ -282,21 +291,25 @@ def _ticket_types_on_sale(
                 f"At most {tt.max_per_order} tickets of {tt.name} per order.",
                 extra={"ticket_type_id": tt_id, "max_per_order": tt.max_per_order},
             )
-        _check_sales_open(ticket_type=tt, now=now)
+        _check_sales_open(ticket_type=tt, now=now, buyer=buyer)
     return {tt_id: found[tt_id] for tt_id in wanted}
 
 
-def _check_sales_open(*, ticket_type: TicketType, now: datetime) -> None:
+def _check_sales_open(*, ticket_type: TicketType, now: datetime, buyer: User | None = None) -> None:
     event = ticket_type.event
     extra: dict[str, object] = {"ticket_type_id": ticket_type.pk}
     if event.status != Event.Status.PUBLISHED:
         raise SalesClosed("This event is not on sale.", extra={**extra, "reason": "not_published"})
     if now >= event.starts_at:
         raise SalesClosed("This event has started.", extra={**extra, "reason": "event_started"})
-    # TODO(membership): members may buy from member_presale_start once accounts.Membership exists
-    # (order_create will ask "is this buyer a member now?"); until then presale counts as not open.
     if ticket_type.sales_start is not None and now < ticket_type.sales_start:
-        raise SalesClosed("Sales have not started.", extra={**extra, "reason": "not_started"})
+        # Members' presale (issue 7): a buyer with an active membership may buy from member_presale_start.
+        # Only the window changes; seats are still taken by the same guarded reserve as for everyone.
+        presale = ticket_type.member_presale_start
+        if presale is None or now < presale or not membership_active(user=buyer, now=now):
+            reason = "members_only" if presale is not None and now >= presale else "not_started"
+            message = "Only members can buy during the presale." if reason == "members_only" else None
+            raise SalesClosed(message or "Sales have not started.", extra={**extra, "reason": reason})
     if ticket_type.sales_end is not None and now >= ticket_type.sales_end:
         raise SalesClosed("Sales have ended.", extra={**extra, "reason": "ended"})
 
@@ -657,3 +670,164 @@ def order_set_holder_names(
             ticket.modified = now
         Ticket.objects.bulk_update(tickets, ["holder_name", "modified"])
     return locked
+
+
+# --- Adjustments (discounts that higher apps put on a pending order: loyalty points, referral rewards) ---
+# Generic on purpose: orders never imports loyalty (DESIGN.md section 1). The payment follows by itself:
+# a Checkout Session / PaymentIntent is created from ``order.total`` when the buyer pays, and an open one
+# of another amount is never reused (orders.services_payments._payment_prepare).
+
+CENT = Decimal("0.01")
+
+
+def _lock_adjustable(*, order: Order, now: datetime, adding: bool) -> Order:
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != S.PENDING:
+        raise OrderNotAdjustable(extra={"status": locked.status})
+    if adding and locked.expires_at is not None and locked.expires_at <= now:
+        raise OrderNotAdjustable(
+            "The hold on this order has expired.", extra={"status": locked.status, "reason": "hold_expired"}
+        )
+    return locked
+
+
+def _order_recompute_discounts(*, order: Order) -> None:
+    """``discount_total`` = the sum of the adjustments, ``total`` = ``subtotal`` - that (a database
+    constraint holds both, and ``total >= 0``)."""
+    discounts = sum(order.adjustments.values_list("amount", flat=True), Decimal("0.00"))
+    order.discount_total = discounts
+    order.total = order.subtotal - discounts
+    order.save(update_fields=["discount_total", "total", "modified"])
+
+
+@transaction.atomic
+def order_add_adjustment(
+    *,
+    order: Order,
+    source: str,
+    reference: str,
+    description: str,
+    amount: Decimal,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> Adjustment:
+    """Put a discount of ``amount`` on a pending order (``source``: "loyalty", "referral" …; ``reference``:
+    the source's own id for it). The buyer sees it as a line under the tickets and pays the lower total.
+
+    One adjustment per ``(source, reference)``: adding it again replaces its amount and description. The
+    total never goes below zero: the amount is capped at what is left of the order after its other
+    discounts; the returned ``Adjustment`` carries the amount actually applied (its ``order`` is the locked,
+    updated order). A discount that brings the total to zero makes the order free: paying it completes it
+    at once (the ``free`` provider). The order row is locked; totals are recomputed in the same
+    transaction; an ``OrderEvent`` (pending -> pending, no money moved) records it.
+
+    Raises ``adjustment_invalid`` for an amount that is not positive or when nothing is left to discount,
+    ``order_not_adjustable`` when the order is not pending or its hold has expired.
+    """
+    now = now or timezone.now()
+    amount = Decimal(amount).quantize(CENT)
+    if amount <= 0:
+        raise AdjustmentInvalid("A discount must be a positive amount.", extra={"amount": str(amount)})
+    locked = _lock_adjustable(order=order, now=now, adding=True)
+    existing = locked.adjustments.filter(source=source, reference=reference).first()
+    others = sum(
+        (a.amount for a in locked.adjustments.all() if existing is None or a.pk != existing.pk),
+        Decimal("0.00"),
+    )
+    applied = min(amount, locked.subtotal - others)
+    if applied <= 0:
+        raise AdjustmentInvalid(
+            "Nothing of this order is left to discount.", extra={"total": str(locked.subtotal - others)}
+        )
+    if existing is None:
+        adjustment = Adjustment.objects.create(
+            order=locked, source=source, reference=reference, description=description[:200], amount=applied
+        )
+    else:
+        adjustment = existing
+        adjustment.description = description[:200]
+        adjustment.amount = applied
+        adjustment.save(update_fields=["description", "amount"])
+    _order_recompute_discounts(order=locked)
+    _order_event(
+        order=locked,
+        actor=actor,
+        from_status=S.PENDING,
+        to=S.PENDING,
+        reason=f"discount {source}: {description} (-{applied})",
+        now=now,
+    ).save()
+    order_total_changed.send(sender=Order, order=locked)
+    adjustment.order = locked
+    return adjustment
+
+
+@transaction.atomic
+def order_remove_adjustment(
+    *, order: Order, source: str, reference: str, actor: User | None = None, now: datetime | None = None
+) -> Order:
+    """Take a discount off a pending order: the total goes back up by its amount (same transaction, order
+    row locked, an ``OrderEvent``). No such discount: a no-op. Raises ``order_not_adjustable`` when the
+    order is not pending (a paid order keeps the discounts it was paid with). Returns the locked order."""
+    now = now or timezone.now()
+    locked = _lock_adjustable(order=order, now=now, adding=False)
+    adjustment = locked.adjustments.filter(source=source, reference=reference).first()
+    if adjustment is None:
+        return locked
+    adjustment.delete()
+    _order_recompute_discounts(order=locked)
+    _order_event(
+        order=locked,
+        actor=actor,
+        from_status=S.PENDING,
+        to=S.PENDING,
+        reason=f"discount {source} removed: {adjustment.description} (+{adjustment.amount})",
+        now=now,
+    ).save()
+    order_total_changed.send(sender=Order, order=locked)
+    return locked
+
+
+# --- Holds made for a higher app (waitlist offers) ----------------------------------------------------
+
+
+@transaction.atomic
+def order_create_hold(
+    *,
+    ticket_type: TicketType,
+    quantity: int,
+    buyer: User | None,
+    email: str,
+    expires_at: datetime,
+    reason: str,
+    buyer_name: str = "",
+    now: datetime | None = None,
+) -> Order:
+    """A pending order for ``quantity`` seats of one ticket type, held until ``expires_at``, made for someone
+    a higher app chose (a waitlist offer) rather than at a buyer's request. The buyer pays it through the
+    normal checkout like any pending order; it expires, is cancelled or paid like any other.
+
+    No sales-window, ``max_per_order`` or idempotency checks and no reclaiming of expired holds: the caller
+    decides who gets which seats (under its own locks). The seats are reserved through the normal guarded
+    reserve, last; ``sold_out`` if they are not free. One ``OrderEvent`` (created, with ``reason``).
+    """
+    now = now or timezone.now()
+    price = ticket_type.all_in_price
+    subtotal = price * quantity
+    order = Order.objects.create(
+        event_id=ticket_type.event_id,
+        buyer=buyer,
+        email=email,
+        buyer_name=buyer_name,
+        currency=ticket_type.currency,
+        subtotal=subtotal,
+        discount_total=Decimal("0.00"),
+        total=subtotal,
+        expires_at=expires_at,
+    )
+    OrderLine.objects.create(
+        order=order, ticket_type=ticket_type, quantity=quantity, unit_price=price, unit_fee=ticket_type.fee
+    )
+    _order_event(order=order, actor=None, to=S.PENDING, reason=reason, now=now).save()
+    inventory_reserve(ticket_type_id=ticket_type.pk, quantity=quantity)
+    return order

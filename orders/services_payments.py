@@ -519,7 +519,8 @@ def _payment_mark_cancelled(*, payment: Payment, now: datetime) -> bool:
 
 
 def payments_close_open_schedule(*, order: Order) -> None:
-    """Called when ``order`` stopped waiting for money (its hold lapsed, it was cancelled or paid): after
+    """Called when ``order`` stopped waiting for money (its hold lapsed, it was cancelled or paid), or when
+    its total changed (an adjustment: open attempts for the old amount must not be paid): after
     commit, expire its open Checkout Sessions and cancel its open PaymentIntents at Stripe (a task). Free
     orders and orders without a live payment cost one query or none."""
     if order.payment_provider == "free":
@@ -545,10 +546,13 @@ def payments_close_open(*, order_id: int, now: datetime | None = None) -> int:
     ``payment_succeeded`` (the webhook that follows is then a no-op)."""
     now = now or timezone.now()
     order = Order.objects.get(pk=order_id)
+    live = Payment.objects.filter(order_id=order_id, status__in=LIVE)
     if order.status == S.PENDING and (order.expires_at is None or order.expires_at > now):
-        return 0  # still waiting for money (e.g. a hold extended meanwhile)
+        # Still waiting for money (e.g. a hold extended meanwhile): only attempts for an amount the order
+        # no longer has (points redeemed or given back since) are closed, so none is paid at the old total.
+        live = live.exclude(amount=order.total)
     closed = 0
-    for payment in Payment.objects.filter(order_id=order_id, status__in=LIVE).order_by("id"):
+    for payment in live.order_by("id"):
         closed += _payment_close(payment=payment, now=now)
     return closed
 

@@ -37,6 +37,11 @@ WEBHOOK_EVENTS = [
     "refund.failed",
     "charge.dispute.created",
     "charge.dispute.closed",
+    # The membership (Grasshopper Plus, loyalty.webhooks); its Checkout is checkout.session.completed above.
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.payment_succeeded",
 ]
 # The row the offline mode (STRIPE_OFFLINE) delivers its simulated webhooks to.
 OFFLINE_ENDPOINT_ID = "we_offline_grasshopper_local"

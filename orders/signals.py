@@ -13,6 +13,8 @@ rows (loyalty points, waitlist) commits or rolls back with the order, and a rece
 - ``order_refunded`` (kwargs ``order``, ``refund``): money was given back (``refund.amount``); the tickets
   it names are void and their seats returned. Sent once per refund.
 - ``refund_failed`` (kwargs ``order``, ``refund``): the provider could not return the money.
+- ``order_total_changed`` (kwargs ``order``): a pending order's total changed (an adjustment was added or
+  removed); payment attempts for the old amount are closed.
 """
 
 from django.dispatch import Signal
@@ -24,3 +26,4 @@ order_cancelled = Signal()
 payment_failed = Signal()
 order_refunded = Signal()
 refund_failed = Signal()
+order_total_changed = Signal()

@@ -41,12 +41,20 @@ Not faithful (good enough for our tests, documented so nobody relies on it):
   ``charge.refund.updated``/``balance.available`` are left out; the order of events within one
   simulator is a plausible one (Stripe guarantees no order, so our handlers must not depend on it).
 - Fees are a flat made-up 1.5% + 25 minor units; no payouts; disputes have empty evidence.
-- Subscriptions, invoices, customers, products and prices are minimal (create/retrieve/update/delete of
-  the stored dict) so that later work can extend them.
+- Subscriptions (the membership, issue 7): Checkout in ``mode=subscription`` (one recurring line item, a
+  stored ``price`` or ``price_data``), simulators ``subscribe``, ``renew``, ``fail_renewal``, ``cancel``;
+  ``POST /v1/subscriptions/<id>`` (``cancel_at_period_end``, metadata) and ``DELETE`` queue
+  ``customer.subscription.updated`` / ``.deleted``. Shapes follow dahlia: the period is on the
+  subscription items (``items.data[].current_period_end``), an invoice names its subscription under
+  ``parent.subscription_details``. No PaymentIntents or charges for invoices, no trials, no proration,
+  no customer portal, no dunning schedule (``fail_renewal`` goes straight to ``past_due``).
+- Invoices, customers, products and prices otherwise are minimal (create/retrieve/update/delete of the
+  stored dict).
 """
 
 from __future__ import annotations
 
+import calendar
 import copy
 import hashlib
 import hmac
@@ -56,6 +64,7 @@ import string
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -489,6 +498,104 @@ class FakeStripe:
                 events.append(self._event("charge.dispute.closed", dispute))
             return events
 
+    # --- simulators: subscriptions ("Grasshopper Plus" membership, issue 7) ---
+
+    def subscribe(self, *, checkout_session_id: str) -> list[Json]:
+        """The buyer completes a Checkout Session in subscription mode: the customer (created when the
+        session named none), an active subscription for one month, its first invoice paid.
+
+        Events: ``customer.created`` (a new customer only), ``customer.subscription.created``,
+        ``invoice.paid``, ``invoice.payment_succeeded``, ``checkout.session.completed`` (mode
+        subscription, ``subscription`` and ``invoice`` set)."""
+        with self._lock:
+            session = self._session_for_simulator(checkout_session_id)
+            if session.get("mode") != "subscription":
+                raise FakeStripeError(f"Checkout Session {checkout_session_id} is not in subscription mode.")
+            events: list[Json] = []
+            customer = self.objects.get(session.get("customer") or "")
+            if customer is None:
+                customer = self._customer_create(
+                    {"email": session.get("customer_email") or "buyer@example.com", "name": "Offline Buyer"}
+                )
+                events.append(self._event("customer.created", customer))
+            data = session.get("_subscription_data") or {}
+            subscription = self._subscription_create(
+                customer=customer,
+                price=self.objects[session["_price"]],
+                quantity=session["_quantity"],
+                metadata=dict(data.get("metadata") or {}),
+            )
+            invoice = self._invoice_create(subscription, billing_reason="subscription_create", paid=True)
+            session.update(
+                status="complete",
+                payment_status="paid",
+                url=None,
+                customer=customer["id"],
+                subscription=subscription["id"],
+                invoice=invoice["id"],
+                customer_details={
+                    "address": _empty_address(),
+                    "email": customer.get("email"),
+                    "name": customer.get("name"),
+                    "phone": None,
+                    "tax_exempt": "none",
+                    "tax_ids": [],
+                },
+            )
+            events.append(self._event("customer.subscription.created", subscription))
+            events.append(self._event("invoice.paid", invoice))
+            events.append(self._event("invoice.payment_succeeded", invoice))
+            events.append(self._event("checkout.session.completed", session))
+            return events
+
+    def renew(self, *, subscription_id: str) -> list[Json]:
+        """The period ended and the next month was paid: a new period, a paid ``subscription_cycle``
+        invoice. Events: ``invoice.paid``, ``invoice.payment_succeeded``, ``customer.subscription.updated``.
+        A subscription set to cancel at period end does not renew (use ``cancel``)."""
+        with self._lock:
+            subscription = self._subscription_for_simulator(subscription_id)
+            if subscription["cancel_at_period_end"]:
+                raise FakeStripeError(
+                    f"Subscription {subscription_id} cancels at period end: it does not renew."
+                )
+            self._subscription_next_period(subscription)
+            invoice = self._invoice_create(subscription, billing_reason="subscription_cycle", paid=True)
+            subscription["status"] = "active"
+            return [
+                self._event("invoice.paid", invoice),
+                self._event("invoice.payment_succeeded", invoice),
+                self._event("customer.subscription.updated", subscription),
+            ]
+
+    def fail_renewal(self, *, subscription_id: str) -> list[Json]:
+        """The period ended and the card was declined: the subscription moves to its next period but is
+        ``past_due`` (Stripe retries), the invoice stays ``open``. Events: ``invoice.payment_failed``,
+        ``customer.subscription.updated``."""
+        with self._lock:
+            subscription = self._subscription_for_simulator(subscription_id)
+            self._subscription_next_period(subscription)
+            invoice = self._invoice_create(subscription, billing_reason="subscription_cycle", paid=False)
+            subscription["status"] = "past_due"
+            return [
+                self._event("invoice.payment_failed", invoice),
+                self._event("customer.subscription.updated", subscription),
+            ]
+
+    def cancel(self, *, subscription_id: str, at_period_end: bool = False) -> list[Json]:
+        """The subscription is cancelled from the dashboard or the customer portal.
+
+        ``at_period_end``: it stays active until its period ends (``customer.subscription.updated`` with
+        ``cancel_at_period_end``). Otherwise it ends now (``customer.subscription.deleted``, status
+        ``canceled``); this is also what Stripe sends when the period of a subscription set to cancel at
+        period end runs out."""
+        with self._lock:
+            subscription = self._subscription_for_simulator(subscription_id)
+            if at_period_end:
+                self._subscription_set_cancel_at_period_end(subscription, True)
+                return [self._event("customer.subscription.updated", subscription)]
+            self._subscription_end(subscription)
+            return [self._event("customer.subscription.deleted", subscription)]
+
     # --- helpers for simulators ---
 
     def _session_for_simulator(self, session_id: str) -> Json:
@@ -651,7 +758,9 @@ class FakeStripe:
                     "display_brand": "visa",
                     "exp_month": 12,
                     "exp_year": 2034,
-                    "fingerprint": "FakeFingerprint0",
+                    # Stripe gives one card one fingerprint: here, one per buyer (the intent's customer or
+                    # receipt email), so two people never share a card by accident (referral abuse rules).
+                    "fingerprint": _card_fingerprint(intent),
                     "funding": "credit",
                     "last4": "4242" if succeeded else "0002",
                     "networks": {"available": ["visa"], "preferred": None},
@@ -739,7 +848,15 @@ class FakeStripe:
                 "payment_method_details": {
                     "card": {
                         k: method["card"][k]
-                        for k in ("brand", "country", "exp_month", "exp_year", "funding", "last4")
+                        for k in (
+                            "brand",
+                            "country",
+                            "exp_month",
+                            "exp_year",
+                            "fingerprint",
+                            "funding",
+                            "last4",
+                        )
                     },
                     "type": "card",
                 },
@@ -837,10 +954,20 @@ class FakeStripe:
             "url": f"/v1/charges/{charge['id']}/refunds",
         }
 
+    def _checkout_url(self, session_id: str) -> str:
+        """Where the buyer pays: our local page when offline (or ``checkout_page_base``), else Stripe's."""
+        if self.checkout_page_base is not None:
+            return self.checkout_page_base.rstrip("/") + LOCAL_CHECKOUT_PATH.format(id=session_id)
+        if _offline_mode():
+            return _site_url() + LOCAL_CHECKOUT_PATH.format(id=session_id)
+        return STRIPE_CHECKOUT_URL.format(id=session_id)
+
     def _session_create(self, params: Json) -> Json:
         mode = params.get("mode")
+        if mode == "subscription":
+            return self._subscription_session_create(params)
         if mode != "payment":
-            raise _ApiError(400, "The fake supports mode=payment only.", param="mode")
+            raise _ApiError(400, "The fake supports mode=payment and mode=subscription only.", param="mode")
         items = params.get("line_items") or []
         if not items:
             raise _ApiError(
@@ -887,12 +1014,7 @@ class FakeStripe:
                 "creation.",
                 param="expires_at",
             )
-        if self.checkout_page_base is not None:
-            url = self.checkout_page_base.rstrip("/") + LOCAL_CHECKOUT_PATH.format(id=session_id)
-        elif _offline_mode():
-            url = _site_url() + LOCAL_CHECKOUT_PATH.format(id=session_id)
-        else:
-            url = STRIPE_CHECKOUT_URL.format(id=session_id)
+        url = self._checkout_url(session_id)
         self._session_line_items[session_id] = {
             "object": "list",
             "data": line_data,
@@ -958,6 +1080,443 @@ class FakeStripe:
                 "url": url,
             }
         )
+
+    # --- helpers: subscriptions ---
+
+    def _subscription_for_simulator(self, subscription_id: str) -> Json:
+        subscription = self.objects.get(subscription_id)
+        if subscription is None or subscription.get("object") != "subscription":
+            raise FakeStripeError(f"No such subscription: {subscription_id!r}")
+        if subscription["status"] in ("canceled", "incomplete_expired"):
+            raise FakeStripeError(f"Subscription {subscription_id} is {subscription['status']}.")
+        return subscription
+
+    def _customer_create(self, params: Json) -> Json:
+        customer: Json = {
+            "id": new_id("cus"),
+            "object": "customer",
+            "address": None,
+            "created": int(time.time()),
+            "default_source": None,
+            "discount": None,
+            "invoice_prefix": "".join(secrets.choice(string.ascii_uppercase) for _ in range(8)),
+            "livemode": False,
+            "metadata": dict(params.get("metadata") or {}),
+            "next_invoice_sequence": 1,
+            "phone": None,
+            "shipping": None,
+            "test_clock": None,
+        }
+        customer.update(_defaults("customer"))
+        customer.update(email=params.get("email") or None, name=params.get("name") or None)
+        return self._put(customer)
+
+    def _price_from_params(self, item: Json) -> Json:
+        """The Price of a subscription-mode line item: a stored one (``price``) or one made from
+        ``price_data`` (with its Product), as Stripe does."""
+        if item.get("price"):
+            return self._require(str(item["price"]), "price", param="line_items[0][price]")
+        data = item.get("price_data") or {}
+        recurring = data.get("recurring") or {}
+        if not recurring.get("interval"):
+            raise _ApiError(
+                400,
+                "You must specify `recurring` in `price_data` when using `subscription` mode.",
+                param="line_items[0][price_data][recurring]",
+            )
+        now = int(time.time())
+        product_data = data.get("product_data") or {}
+        product = self._put(
+            {
+                "id": new_id("prod"),
+                "object": "product",
+                **_defaults("product"),
+                "created": now,
+                "default_price": None,
+                "images": [],
+                "livemode": False,
+                "marketing_features": [],
+                "metadata": dict(product_data.get("metadata") or {}),
+                "name": product_data.get("name") or "",
+                "package_dimensions": None,
+                "shippable": None,
+                "statement_descriptor": None,
+                "tax_code": None,
+                "unit_label": None,
+                "updated": now,
+                "url": None,
+            }
+        )
+        unit = _int(data.get("unit_amount"), param="line_items[0][price_data][unit_amount]")
+        return self._put(
+            {
+                "id": new_id("price"),
+                "object": "price",
+                "active": True,
+                "billing_scheme": "per_unit",
+                "created": now,
+                "currency": str(data.get("currency") or "").lower(),
+                "custom_unit_amount": None,
+                "livemode": False,
+                "lookup_key": None,
+                "metadata": {},
+                "nickname": None,
+                "product": product["id"],
+                "recurring": {
+                    "interval": str(recurring["interval"]),
+                    "interval_count": _int(recurring.get("interval_count", 1), param="interval_count"),
+                    "meter": None,
+                    "usage_type": "licensed",
+                },
+                "tax_behavior": "unspecified",
+                "tiers_mode": None,
+                "transform_quantity": None,
+                "type": "recurring",
+                "unit_amount": unit,
+                "unit_amount_decimal": str(unit),
+            }
+        )
+
+    def _subscription_session_create(self, params: Json) -> Json:
+        items = params.get("line_items") or []
+        if len(items) != 1:
+            raise _ApiError(400, "The fake supports one line item in subscription mode.", param="line_items")
+        price = self._price_from_params(items[0])
+        if price.get("type") != "recurring":
+            raise _ApiError(
+                400,
+                "You must provide at least one recurring price in `subscription` mode when using prices.",
+                param="line_items",
+            )
+        quantity = _int(items[0].get("quantity", 1), param="line_items[0][quantity]")
+        customer_id = params.get("customer") or None
+        if customer_id:
+            self._require(str(customer_id), "customer", param="customer")
+        now = int(time.time())
+        expires_at = _int(params.get("expires_at", now + 86400), param="expires_at")
+        session_id = new_id("cs_test")
+        total = int(price["unit_amount"]) * quantity
+        product = self.objects.get(price["product"]) or {}
+        self._session_line_items[session_id] = {
+            "object": "list",
+            "data": [
+                {
+                    "id": new_id("li"),
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": total,
+                    "amount_tax": 0,
+                    "amount_total": total,
+                    "currency": price["currency"],
+                    "description": product.get("name") or "",
+                    "price": _public(price),
+                    "quantity": quantity,
+                }
+            ],
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{session_id}/line_items",
+        }
+        return self._put(
+            {
+                "id": session_id,
+                "object": "checkout.session",
+                "_price": price["id"],
+                "_quantity": quantity,
+                "_subscription_data": params.get("subscription_data") or {},
+                "after_expiration": None,
+                "allow_promotion_codes": None,
+                "amount_subtotal": total,
+                "amount_total": total,
+                "automatic_tax": {"enabled": False, "liability": None, "status": None},
+                "billing_address_collection": None,
+                "cancel_url": params.get("cancel_url"),
+                "client_reference_id": params.get("client_reference_id") or None,
+                "client_secret": None,  # nosec B105
+                "created": now,
+                "currency": price["currency"],
+                "custom_fields": [],
+                "customer": customer_id,
+                "customer_creation": None if customer_id else "always",
+                "customer_details": None,
+                "customer_email": params.get("customer_email") or None,
+                "expires_at": expires_at,
+                "invoice": None,
+                "invoice_creation": None,
+                "livemode": False,
+                "locale": params.get("locale") or None,
+                "metadata": dict(params.get("metadata") or {}),
+                "mode": "subscription",
+                "payment_intent": None,
+                "payment_link": None,
+                "payment_method_collection": "always",
+                "payment_method_types": ["card"],
+                "payment_status": "unpaid",
+                "setup_intent": None,
+                "status": "open",
+                "subscription": None,
+                "success_url": params.get("success_url"),
+                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+                "ui_mode": "hosted",
+                "url": self._checkout_url(session_id),
+            }
+        )
+
+    def _subscription_create(self, *, customer: Json, price: Json, quantity: int, metadata: Json) -> Json:
+        now = int(time.time())
+        subscription_id = new_id("sub")
+        end = _add_interval(now, price["recurring"])
+        item: Json = {
+            "id": new_id("si"),
+            "object": "subscription_item",
+            "billing_thresholds": None,
+            "created": now,
+            "current_period_end": end,
+            "current_period_start": now,
+            "discounts": [],
+            "metadata": {},
+            "price": _public(price),
+            "quantity": quantity,
+            "subscription": subscription_id,
+            "tax_rates": [],
+        }
+        return self._put(
+            {
+                "id": subscription_id,
+                "object": "subscription",
+                "application": None,
+                "application_fee_percent": None,
+                "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+                "billing_cycle_anchor": now,
+                "billing_cycle_anchor_config": None,
+                "billing_thresholds": None,
+                "cancel_at": None,
+                "cancel_at_period_end": False,
+                "canceled_at": None,
+                "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+                "collection_method": "charge_automatically",
+                "created": now,
+                "currency": price["currency"],
+                "customer": customer["id"],
+                "days_until_due": None,
+                "default_payment_method": None,
+                "default_source": None,
+                "default_tax_rates": [],
+                "description": None,
+                "discounts": [],
+                "ended_at": None,
+                "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+                "items": {
+                    "object": "list",
+                    "data": [item],
+                    "has_more": False,
+                    "total_count": 1,
+                    "url": f"/v1/subscription_items?subscription={subscription_id}",
+                },
+                "latest_invoice": None,
+                "livemode": False,
+                "metadata": metadata,
+                "next_pending_invoice_item_invoice": None,
+                "on_behalf_of": None,
+                "pause_collection": None,
+                "payment_settings": {
+                    "payment_method_options": None,
+                    "payment_method_types": None,
+                    "save_default_payment_method": "off",
+                },
+                "pending_invoice_item_interval": None,
+                "pending_setup_intent": None,
+                "pending_update": None,
+                "schedule": None,
+                "start_date": now,
+                "status": "active",
+                "test_clock": None,
+                "transfer_data": None,
+                "trial_end": None,
+                "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+                "trial_start": None,
+            }
+        )
+
+    def _subscription_next_period(self, subscription: Json) -> None:
+        for item in subscription["items"]["data"]:
+            start = item["current_period_end"]
+            item.update(
+                current_period_start=start,
+                current_period_end=_add_interval(start, item["price"]["recurring"]),
+            )
+
+    def _subscription_set_cancel_at_period_end(self, subscription: Json, cancel: bool) -> None:
+        end = max(item["current_period_end"] for item in subscription["items"]["data"])
+        subscription.update(
+            cancel_at_period_end=cancel,
+            cancel_at=end if cancel else None,
+            canceled_at=int(time.time()) if cancel else None,
+            cancellation_details={
+                "comment": None,
+                "feedback": None,
+                "reason": "cancellation_requested" if cancel else None,
+            },
+        )
+
+    def _subscription_end(self, subscription: Json) -> None:
+        now = int(time.time())
+        subscription.update(status="canceled", ended_at=now, canceled_at=subscription["canceled_at"] or now)
+        if subscription["cancellation_details"]["reason"] is None:
+            subscription["cancellation_details"]["reason"] = "cancellation_requested"
+
+    def _invoice_create(self, subscription: Json, *, billing_reason: str, paid: bool) -> Json:
+        now = int(time.time())
+        customer = self.objects.get(subscription["customer"]) or {}
+        invoice_id = new_id("in")
+        lines = []
+        total = 0
+        for item in subscription["items"]["data"]:
+            price = item["price"]
+            product = self.objects.get(price["product"]) or {}
+            amount = int(price["unit_amount"]) * int(item["quantity"])
+            total += amount
+            lines.append(
+                {
+                    "id": new_id("il"),
+                    "object": "line_item",
+                    "amount": amount,
+                    "currency": subscription["currency"],
+                    "description": f"{item['quantity']} x {product.get('name') or 'subscription'}",
+                    "discount_amounts": [],
+                    "discountable": True,
+                    "discounts": [],
+                    "invoice": invoice_id,
+                    "livemode": False,
+                    "metadata": {},
+                    "parent": {
+                        "invoice_item_details": None,
+                        "subscription_item_details": {
+                            "invoice_item": None,
+                            "proration": False,
+                            "proration_details": {"credited_items": None},
+                            "subscription": subscription["id"],
+                            "subscription_item": item["id"],
+                        },
+                        "type": "subscription_item_details",
+                    },
+                    "period": {"end": item["current_period_end"], "start": item["current_period_start"]},
+                    "pretax_credit_amounts": [],
+                    "pricing": {
+                        "price_details": {"price": price["id"], "product": price["product"]},
+                        "type": "price_details",
+                        "unit_amount_decimal": str(price["unit_amount"]),
+                    },
+                    "quantity": item["quantity"],
+                    "taxes": [],
+                }
+            )
+        sequence = int(customer.get("next_invoice_sequence") or 1)
+        if customer:
+            customer["next_invoice_sequence"] = sequence + 1
+        invoice = self._put(
+            {
+                "id": invoice_id,
+                "object": "invoice",
+                "account_country": "DE",
+                "account_name": "Grasshopper",
+                "account_tax_ids": None,
+                "amount_due": total,
+                "amount_overpaid": 0,
+                "amount_paid": total if paid else 0,
+                "amount_remaining": 0 if paid else total,
+                "amount_shipping": 0,
+                "application": None,
+                "attempt_count": 1,
+                "attempted": True,
+                "auto_advance": not paid,
+                "automatic_tax": {
+                    "disabled_reason": None,
+                    "enabled": False,
+                    "liability": None,
+                    "status": None,
+                },
+                "billing_reason": billing_reason,
+                "collection_method": "charge_automatically",
+                "created": now,
+                "currency": subscription["currency"],
+                "custom_fields": None,
+                "customer": subscription["customer"],
+                "customer_address": None,
+                "customer_email": customer.get("email"),
+                "customer_name": customer.get("name"),
+                "customer_phone": None,
+                "customer_shipping": None,
+                "customer_tax_exempt": "none",
+                "customer_tax_ids": [],
+                "default_payment_method": None,
+                "default_source": None,
+                "default_tax_rates": [],
+                "description": None,
+                "discounts": [],
+                "due_date": None,
+                "effective_at": now,
+                "ending_balance": 0,
+                "footer": None,
+                "from_invoice": None,
+                "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
+                "invoice_pdf": f"https://pay.stripe.com/invoice/{invoice_id}/pdf",
+                "issuer": {"type": "self"},
+                "last_finalization_error": None,
+                "latest_revision": None,
+                "lines": {
+                    "object": "list",
+                    "data": lines,
+                    "has_more": False,
+                    "total_count": len(lines),
+                    "url": f"/v1/invoices/{invoice_id}/lines",
+                },
+                "livemode": False,
+                "metadata": {},
+                "next_payment_attempt": None if paid else now + 3 * 86400,
+                "number": f"{customer.get('invoice_prefix') or 'FAKE'}-{sequence:04d}",
+                "on_behalf_of": None,
+                "parent": {
+                    "quote_details": None,
+                    "subscription_details": {
+                        "metadata": dict(subscription.get("metadata") or {}),
+                        "subscription": subscription["id"],
+                    },
+                    "type": "subscription_details",
+                },
+                "payment_settings": {
+                    "default_mandate": None,
+                    "payment_method_options": None,
+                    "payment_method_types": None,
+                },
+                "period_end": now,
+                "period_start": now,
+                "post_payment_credit_notes_amount": 0,
+                "pre_payment_credit_notes_amount": 0,
+                "receipt_number": None,
+                "rendering": None,
+                "shipping_cost": None,
+                "shipping_details": None,
+                "starting_balance": 0,
+                "statement_descriptor": None,
+                "status": "paid" if paid else "open",
+                "status_transitions": {
+                    "finalized_at": now,
+                    "marked_uncollectible_at": None,
+                    "paid_at": now if paid else None,
+                    "voided_at": None,
+                },
+                "subtotal": total,
+                "subtotal_excluding_tax": total,
+                "test_clock": None,
+                "total": total,
+                "total_discount_amounts": [],
+                "total_excluding_tax": total,
+                "total_taxes": [],
+                "webhooks_delivered_at": now,
+            }
+        )
+        subscription["latest_invoice"] = invoice_id
+        return invoice
 
     # --- HTTP routing ---
 
@@ -1127,6 +1686,36 @@ class FakeStripe:
             )
             return self._render(refund, expand), 200
 
+        # Customers and subscriptions (membership, issue 7): created / changed as Stripe does, with events.
+        if segments == ["customers"] and method == "POST":
+            return self._render(self._customer_create(params), expand), 200
+        if segments[:1] == ["subscriptions"] and len(segments) == 2 and method in ("POST", "DELETE"):
+            subscription = self._require(segments[1], "subscription")
+            if subscription["status"] == "canceled":
+                raise _ApiError(
+                    400,
+                    "A canceled subscription can only update its cancellation_details and metadata.",
+                    code="resource_missing" if method == "DELETE" else None,
+                )
+            if method == "DELETE":
+                self._subscription_end(subscription)
+                event_type = "customer.subscription.deleted"
+            else:
+                _update(subscription, params, ("metadata", "description"))
+                if "cancel_at_period_end" in params:
+                    self._subscription_set_cancel_at_period_end(
+                        subscription, _bool(params["cancel_at_period_end"])
+                    )
+                event_type = "customer.subscription.updated"
+            self._pending.append(
+                self._event(event_type, subscription, request_id=request_id, idempotency_key=idempotency_key)
+            )
+            return self._render(subscription, expand), 200
+
+        if segments[:1] == ["products"] and segments[2:] == ["features"] and method == "GET":
+            self._require(segments[1], "product")
+            return _empty_list(path), 200  # dj-stripe lists a product's features when it syncs one
+
         generic = _GENERIC.get(segments[0]) if segments else None
         if generic is not None:
             object_name, prefix = generic
@@ -1276,6 +1865,32 @@ def _defaults(object_name: str) -> Json:
             "recurring": None,
         }
     return {}
+
+
+def _add_interval(timestamp: int, recurring: Json) -> int:
+    """``timestamp`` plus one billing interval (``recurring``: ``interval`` day/week/month/year and
+    ``interval_count``), months by the calendar as Stripe bills them (31 Jan + 1 month = 28/29 Feb)."""
+    count = int(recurring.get("interval_count") or 1)
+    interval = recurring.get("interval")
+    if interval == "day":
+        return timestamp + count * 86400
+    if interval == "week":
+        return timestamp + count * 7 * 86400
+    start = datetime.fromtimestamp(timestamp, tz=UTC)
+    months = count * (12 if interval == "year" else 1)
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return int(start.replace(year=year, month=month, day=day).timestamp())
+
+
+def _card_fingerprint(intent: Json) -> str:
+    who = (
+        intent.get("customer")
+        or intent.get("receipt_email")
+        or (intent.get("metadata") or {}).get("order_code", intent["id"])
+    )
+    return "fp" + hashlib.sha256(str(who).encode()).hexdigest()[:14]
 
 
 def _public(obj: Json) -> Json:

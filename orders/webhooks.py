@@ -34,7 +34,10 @@ def _synced(model: type[djstripe_models.StripeModel], event: djstripe_models.Eve
 
 @djstripe_receiver(["checkout.session.completed", "checkout.session.async_payment_succeeded"])
 def on_checkout_session_paid(sender: object, event: djstripe_models.Event, **kwargs: Any) -> None:
-    payment_succeeded(obj=_synced(djstripe_models.Session, event))
+    session = _synced(djstripe_models.Session, event)
+    if session.get("mode") == "subscription":
+        return  # a membership (loyalty.webhooks handles it), never an order
+    payment_succeeded(obj=session)
 
 
 @djstripe_receiver("payment_intent.succeeded")

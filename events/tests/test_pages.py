@@ -547,8 +547,12 @@ def test_event_page_shows_times_lineup_venue_info_and_ticket_states(client: Clie
     ]
     assert states == ["Sold out", "12 left", "Sales start Tue 1 Jul, 10:00"]
     assert "Secret" not in main.text
-    # Only the buyable ticket type ("12 left") gets a quantity choice; one button reserves.
-    assert [b.text.strip() for b in main.find_all("button")] == ["Reserve tickets"]
+    # Only the buyable ticket type ("12 left") gets a quantity choice; one button reserves. The sold-out one
+    # gets the waitlist's join form (waitlist/_item.html).
+    assert [b.text.strip() for b in main.find_all("button")] == [
+        "Reserve tickets",
+        "Join the waitlist for Early bird",
+    ]
     calendar = next(a for a in main.find_all("a") if a.text == "Add to calendar (.ics)")
     assert calendar.attrs["href"] == "/events/summer-jazz-night/calendar.ics"
     assert not main.find_all("p", {"class": "banner banner-cancelled"})

@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "grasshopper.lib.admin_csp.admin_csp_middleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Forgets the referral link's cookie once a sign-up has used it (loyalty.referral_cookie).
+    "loyalty.referral_cookie.referral_cookie_middleware",
     "django_structlog.middlewares.RequestMiddleware",
     "grasshopper.lib.middleware.request_id_header_middleware",
     # Turns django_ratelimit.exceptions.Ratelimited into our 429 page (RATELIMIT_VIEW).
@@ -496,6 +498,23 @@ STRIPE_WEBHOOK_UUID = env.str("STRIPE_WEBHOOK_UUID", default="")
 # Days dj-stripe's WebhookEventTrigger rows (raw webhook requests) are kept before the hourly prune.
 STRIPE_WEBHOOK_TRIGGER_RETENTION_DAYS = env.int("STRIPE_WEBHOOK_TRIGGER_RETENTION_DAYS", default=30)
 
+# --- Membership ("Grasshopper Plus": a monthly Stripe subscription; loyalty/services_membership.py) --------
+
+# The recurring Price created in the Stripe dashboard (price_...). Empty: Checkout is given the amount,
+# currency and name below as price_data (offline mode, tests); the page shows them either way, so keep
+# them equal to the Price's.
+MEMBERSHIP_PRICE_ID = env.str("MEMBERSHIP_PRICE_ID", default="")
+MEMBERSHIP_AMOUNT = env.str("MEMBERSHIP_AMOUNT", default="4.99")
+MEMBERSHIP_CURRENCY = env.str("MEMBERSHIP_CURRENCY", default="EUR")
+MEMBERSHIP_NAME = env.str("MEMBERSHIP_NAME", default="Grasshopper Plus")
+
+# --- Waitlist (waitlist/services.py) ----------------------------------------------------------------------
+
+# Minutes an offer of freed seats holds them for the person in line before it goes to the next.
+WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=30)
+# Lapse expired offers and offer free or withheld seats to the line (correctness does not depend on it).
+CELERY_BEAT_SCHEDULE["waitlist-sweep"] = {"task": "waitlist.sweep", "schedule": 60.0}
+
 # --- Notifications ---------------------------------------------------------------------------------------
 
 NOTIFICATIONS_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATIONS_EMAIL_MAX_ATTEMPTS", default=5)
@@ -505,3 +524,47 @@ NOTIFICATIONS_OUTBOX_STALE_SECONDS = env.int("NOTIFICATIONS_OUTBOX_STALE_SECONDS
 NOTIFICATIONS_EMAIL_QUEUE = env.str("NOTIFICATIONS_EMAIL_QUEUE", default="")
 NOTIFICATIONS_HOLD_WARNING_MINUTES = env.int("NOTIFICATIONS_HOLD_WARNING_MINUTES", default=5)
 NOTIFICATIONS_REMINDER_HOURS = env.int("NOTIFICATIONS_REMINDER_HOURS", default=24)
+
+# --- Loyalty (points ledger, tiers, redemption; loyalty/services.py) --------------------------------------
+
+# Points earned per currency unit paid (the order's total after discounts), before multipliers.
+LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=10)
+# Tiers from the points earned in the trailing 12 months: the lowest count for silver and gold.
+LOYALTY_TIER_THRESHOLDS = env.dict(
+    "LOYALTY_TIER_THRESHOLDS", cast={"value": int}, default={"silver": 2000, "gold": 6000}
+)
+# Earning multipliers per tier, and for active members (Grasshopper Plus); they multiply together.
+LOYALTY_TIER_MULTIPLIERS = env.dict(
+    "LOYALTY_TIER_MULTIPLIERS", cast={"value": float}, default={"bronze": 1.0, "silver": 1.25, "gold": 1.5}
+)
+LOYALTY_MEMBER_MULTIPLIER = env.float("LOYALTY_MEMBER_MULTIPLIER", default=1.5)
+# Redemption at checkout: what one point is worth (in the order's currency), and the largest share of an
+# order's total that points may pay.
+LOYALTY_POINT_VALUE = env.str("LOYALTY_POINT_VALUE", default="0.01")
+LOYALTY_REDEEM_MAX_SHARE = env.str("LOYALTY_REDEEM_MAX_SHARE", default="0.5")
+# Earned points expire this many months after they were earned (a daily beat job); the account page and
+# a notification warn LOYALTY_EXPIRY_WARNING_DAYS ahead.
+LOYALTY_POINTS_EXPIRE_MONTHS = env.int("LOYALTY_POINTS_EXPIRE_MONTHS", default=12)
+LOYALTY_EXPIRY_WARNING_DAYS = env.int("LOYALTY_EXPIRY_WARNING_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["loyalty-points-expire-due"] = {"task": "loyalty.points_expire_due", "schedule": 3600.0}
+
+# --- Referrals (loyalty/services_referrals.py) -------------------------------------------------------------
+
+# A referral link (/r/<code>/) is remembered in a signed cookie this many days, until the visitor signs up.
+REFERRAL_LINK_DAYS = env.int("REFERRAL_LINK_DAYS", default=30)
+# When the new user's first paid order is paid: the referrer gets REFERRAL_REFERRER_POINTS; the new user
+# gets REFERRAL_REFEREE_POINTS ("points") or, with "discount", REFERRAL_REFEREE_DISCOUNT off that first order
+# at checkout (at most half of it; in the order's currency) and no points.
+REFERRAL_REFERRER_POINTS = env.int("REFERRAL_REFERRER_POINTS", default=500)
+REFERRAL_REFEREE_REWARD = env.str("REFERRAL_REFEREE_REWARD", default="points")
+REFERRAL_REFEREE_POINTS = env.int("REFERRAL_REFEREE_POINTS", default=250)
+REFERRAL_REFEREE_DISCOUNT = env.str("REFERRAL_REFEREE_DISCOUNT", default="5.00")
+# Abuse limit: rewarded referrals per referrer in any 30 days; more are refused (logged on `security`).
+REFERRAL_REWARDS_PER_MONTH = env.int("REFERRAL_REWARDS_PER_MONTH", default=10)
+# A first order paid through Stripe waits for its charge (card fingerprint, billing address) this long;
+# then the job below decides without them.
+REFERRAL_CHARGE_WAIT_MINUTES = env.int("REFERRAL_CHARGE_WAIT_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["loyalty-referrals-settle-waiting"] = {
+    "task": "loyalty.referrals_settle_waiting",
+    "schedule": 900.0,
+}

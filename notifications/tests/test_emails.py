@@ -333,7 +333,12 @@ def test_every_kind_renders_a_subject_text_and_html() -> None:
         "event_cancelled": {"order_id": paid.pk},
         "event_reminder": {"order_id": paid.pk},
     }
-    assert set(contexts) == set(kinds.REGISTRY)  # a new kind gets a line here
+    # Loyalty's kinds name no event: each is rendered by its own tests (referral_rewarded in
+    # test_referral_messages.py, loyalty_tier_changed in test_tier_notification.py). The waitlist's need an
+    # entry or an offer: notifications/tests/test_waitlist_messages.py renders each.
+    own_tests = {"referral_rewarded", "loyalty_tier_changed"}
+    own_tests |= {"waitlist_joined", "waitlist_offer", "waitlist_offer_lapsed"}
+    assert set(contexts) == set(kinds.REGISTRY) - own_tests  # a new kind gets a line here
     for key, context in contexts.items():
         outbox = OutboxEmail.objects.create(
             kind=key, reference=f"test:{key}", to="a@example.com", context=context

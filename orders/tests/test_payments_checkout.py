@@ -420,3 +420,32 @@ def test_the_provider_confirms_by_asking_stripe_not_the_caller(fake_stripe: Fake
     fake_stripe.pay(payment_intent_id=payment.stripe_payment_intent_id)
     assert provider.confirm(order=order, reference=str(payment.stripe_payment_intent_id)).status == S.PAID
     assert Order.objects.get(pk=order.pk).total == Decimal("27.50")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_discount_added_after_pay_was_clicked_closes_the_session_for_the_old_amount(
+    fake_stripe: FakeStripe,
+) -> None:
+    """Points redeemed (any adjustment) after a Checkout Session was opened: the old session, for the old
+    total, is expired at Stripe after commit, so it can never be paid; the next Pay opens one for the new
+    total. Removing the discount does the same the other way."""
+    from orders.services import order_add_adjustment, order_remove_adjustment
+
+    order = place_order(ticket_type_on_sale(price="25.00", fee="2.50"), 2)
+    old = start_checkout(order)
+    order_add_adjustment(
+        order=order, source="promo", reference="P1", description="Promo", amount=Decimal("5.00")
+    )
+    old.refresh_from_db()
+    assert old.status == Payment.Status.CANCELLED
+    assert fake_stripe.objects[old.stripe_checkout_session_id]["status"] == "expired"
+
+    url = payment_checkout_start(order=order, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    new = Payment.objects.get(order=order, status=Payment.Status.OPEN)
+    assert new.amount == Decimal("50.00")
+    assert new.stripe_checkout_session_id in url
+    assert fake_stripe.objects[new.stripe_checkout_session_id]["amount_total"] == 5000
+
+    order_remove_adjustment(order=order, source="promo", reference="P1")
+    new.refresh_from_db()
+    assert new.status == Payment.Status.CANCELLED

@@ -158,8 +158,10 @@ def test_second_line_sold_out_rolls_back_the_first_lines_hold() -> None:
         ({"starts_at": timedelta(hours=-1)}, "event_started"),
         ({"status": Event.Status.CANCELLED}, "not_published"),
         ({"status": Event.Status.POSTPONED}, "not_published"),
-        # Presale is not open to anyone until accounts.Membership exists.
-        ({"sales_start": timedelta(hours=1), "member_presale_start": timedelta(hours=-1)}, "not_started"),
+        # In the members' presale, a buyer who is not a member (here: a guest) is refused; members:
+        # loyalty/tests/test_membership_presale.py.
+        ({"sales_start": timedelta(hours=1), "member_presale_start": timedelta(hours=-1)}, "members_only"),
+        ({"sales_start": timedelta(hours=2), "member_presale_start": timedelta(hours=1)}, "not_started"),
     ],
 )
 def test_sales_closed(setup: dict[str, object], reason: str) -> None:

@@ -2,8 +2,9 @@
 
 sold = seats on lines of orders that are ``paid`` or ``partially_refunded``, less their void tickets (a
 refund by ticket voids those tickets and returns exactly their seats);
-held = seats on lines of ``pending`` orders. Expired, cancelled, refunded and ``paid_unfulfillable``
-orders hold and sell nothing.
+held = seats on lines of ``pending`` orders, plus the seats the waitlist withholds for the people in line
+(``TicketType.withheld``, held by no order; the constraint keeps ``withheld <= held``). Expired, cancelled,
+refunded and ``paid_unfulfillable`` orders hold and sell nothing.
 
 The demo data (``demo_setup``, ``seed_demo``) sells its seats through paid orders of demo buyers
 (``orders.demo``), so a demo database audits clean too. ``--event <slug>`` (repeatable) audits some events.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from events.models import TicketType
@@ -52,7 +53,8 @@ class Command(BaseCommand):
             expected_held=Coalesce(
                 Sum("order_lines__quantity", filter=Q(order_lines__order__status=Order.Status.PENDING)),
                 Value(0),
-            ),
+            )
+            + F("withheld"),
         )
         checked = 0
         drifted = 0
@@ -63,7 +65,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"DRIFT ticket type {tt.pk} ({tt.event.slug} / {tt.name}): "
                     f"sold {tt.sold} vs {tt.expected_sold} from orders, "
-                    f"held {tt.held} vs {tt.expected_held} from orders"
+                    f"held {tt.held} vs {tt.expected_held} from orders and the {tt.withheld} withheld"
                 )
         if drifted:
             raise CommandError(f"Drift in {drifted} of {checked} ticket types.", returncode=1)

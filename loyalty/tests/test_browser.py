@@ -1,0 +1,162 @@
+"""Loyalty in a real browser: the /account/loyalty/ page (balance, tier progress, next expiry, history, the
+other modules' sections), and paying part of an order with points at checkout (the total drops, the
+points come off, removing them gives them back). axe (WCAG 2.1 A/AA) on every page, no CSP errors.
+
+Screenshots go to GH_SHOTS_DIR (default /tmp/gh): loyalty.png (the account page), loyalty-mobile.png,
+loyalty-checkout.png.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import time_machine
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.tests.factories import VerifiedUserFactory
+from events.tests.factories import EventFactory, TicketTypeFactory
+from loyalty import services
+from loyalty.models import LoyaltyAccount
+from loyalty.tests.factories import paid_order
+from orders.models import Order
+from orders.tests.factories import place_order
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+    from pytest_django.live_server_helper import LiveServer
+
+    from accounts.models import User
+
+pytestmark = pytest.mark.browser
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
+
+
+def _assert_accessible(page: Page) -> None:
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def _assert_console_clean(console: list[str]) -> None:
+    assert [line for line in console if "Content Security Policy" in line] == []
+    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS_DIR / f"{name}.png"), full_page=True)
+
+
+def _sign_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+@pytest.fixture
+def fan(settings: Any) -> User:
+    """A buyer with a history: two paid orders long ago and lately, a staff gift, some points spent."""
+    settings.LOYALTY_POINTS_PER_UNIT = 10
+    settings.LOYALTY_TIER_THRESHOLDS = {"silver": 1000, "gold": 3000}
+    user = VerifiedUserFactory(email="fan@example.com", full_name="Rita Fan")
+    start = timezone.now() - timedelta(days=340)
+    with time_machine.travel(start, tick=False):
+        tt = TicketTypeFactory(
+            event=EventFactory(title="Linda Martini at the Coliseu"), price=Decimal("30.00"), fee=Decimal("0")
+        )
+        paid_order(user, tt, 2)  # 600 points, expiring in 25 days
+    with time_machine.travel(start + timedelta(days=300), tick=False):
+        services.points_adjust(
+            user=user, points=250, reason="Sorry for the late doors at Musicbox", actor=None
+        )
+        tt = TicketTypeFactory(
+            event=EventFactory(title="Capitão Fausto"), price=Decimal("25.00"), fee=Decimal("0")
+        )
+        paid_order(user, tt, 2)  # 500 points: silver
+    return user
+
+
+def test_loyalty_page(
+    live_server: LiveServer, browser: Browser, browser_console: list[str], fan: User
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+    _sign_in(context, live_server, fan)
+
+    page.goto(f"{live_server.url}{reverse('loyalty:account')}", wait_until="load")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Loyalty points")
+    expect(page.locator(".loyalty-balance .loyalty-figure")).to_contain_text("1350 points")
+    expect(page.locator(".loyalty-tier .loyalty-figure")).to_contain_text("Silver")
+    expect(page.get_by_label("1900 more points to Gold")).to_have_attribute("value", "5")
+    expect(page.locator(".loyalty-expiry")).to_contain_text("600 points")
+    expect(page.locator(".loyalty-expiry")).to_contain_text("soon")
+    history = page.get_by_role("table")
+    expect(history.locator("tbody tr")).to_have_count(3)
+    expect(history).to_contain_text("Sorry for the late doors at Musicbox")
+    _assert_accessible(page)
+    _shot(page, "loyalty")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload(wait_until="load")
+    _assert_accessible(page)
+    _shot(page, "loyalty-mobile")
+    _assert_console_clean(browser_console)
+    context.close()
+
+
+def test_redeeming_points_at_checkout(
+    live_server: LiveServer, browser: Browser, browser_console: list[str], fan: User
+) -> None:
+    tt = TicketTypeFactory(
+        event=EventFactory(title="Linda Martini at the Coliseu"), price=Decimal("20.00"), fee=Decimal("0")
+    )
+    order = place_order(tt, 2, buyer=fan)  # 40.00: points may pay 20.00 = 2000 points; the balance is 1350
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+    _sign_in(context, live_server, fan)
+
+    page.goto(
+        f"{live_server.url}{reverse('orders:checkout', kwargs={'code': order.code})}", wait_until="load"
+    )
+    points = page.get_by_label("Points to use")
+    expect(points).to_have_value("1350")
+    expect(page.locator("#redeem-points-help")).to_contain_text("Use up to 1350 here, worth €13.50")
+    _assert_accessible(page)
+
+    points.fill("1000")
+    page.get_by_role("button", name="Use points").click()
+    expect(page.locator("#messages")).to_contain_text("1000 points used")
+    expect(page.get_by_role("button", name="Pay €30.00 with card")).to_be_visible()
+    expect(page.locator(".order-lines tfoot")).to_contain_text("\u2212€10.00")  # a minus sign
+    assert LoyaltyAccount.objects.get(user=fan).balance == 350
+    _assert_accessible(page)
+    _shot(page, "loyalty-checkout")
+
+    page.get_by_role("button", name="Remove points from this order").click()
+    expect(page.locator("#messages")).to_contain_text("back in your balance")
+    expect(page.get_by_role("button", name="Pay €40.00 with card")).to_be_visible()
+    assert LoyaltyAccount.objects.get(user=fan).balance == 1350
+    assert Order.objects.get(pk=order.pk).total == Decimal("40.00")
+    _assert_accessible(page)
+    _assert_console_clean(browser_console)
+    context.close()

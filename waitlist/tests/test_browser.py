@@ -1,0 +1,197 @@
+"""The waitlist in a real browser: a guest joins a sold-out event's waitlist from the event page (htmx),
+confirms by the emailed link and sees their place; a signed-in fan joins at once, sees their place on the
+event page and on /waitlist/, gets an offer when a seat frees, and pays it through the offline Stripe flow
+to the confirmation. axe (WCAG 2.1 A/AA) on every page, no CSP errors on the console.
+
+Screenshots go to GH_SHOTS_DIR (default /tmp/gh) as waitlist-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings as django_settings
+from django.core import mail
+from django.core.cache import cache
+from django.test import Client
+from playwright.sync_api import expect
+
+from accounts.tests.factories import UserFactory
+from events.tests.factories import EventFactory, TicketTypeFactory
+from orders.models import Order
+from orders.services import order_cancel
+from orders.tests.factories import place_order
+from waitlist.models import WaitlistEntry, WaitlistOffer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+    from pytest_django.live_server_helper import LiveServer
+
+    from accounts.models import User
+    from orders.stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.browser
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
+
+
+def _assert_accessible(page: Page) -> None:
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def _assert_console_clean(console: list[str]) -> None:
+    assert [line for line in console if "Content Security Policy" in line] == []
+    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS_DIR / f"waitlist-{name}.png"), full_page=True)
+
+
+def _sign_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+@pytest.fixture
+def sold_out_event() -> tuple[Any, Order]:
+    """ "Standing" sold out: its one seat is held by somebody's pending order."""
+    event = EventFactory(title="Linda Martini at the Coliseu")
+    standing = TicketTypeFactory(
+        event=event, name="Standing", price=Decimal("25.00"), fee=Decimal("2.50"), capacity=1, max_per_order=4
+    )
+    blocking = place_order(standing, 1, buyer=None)
+    return event, blocking
+
+
+@pytest.fixture
+def offline(fake_stripe: FakeStripe, settings: Any, live_server: LiveServer) -> FakeStripe:
+    """``make run``'s offline mode, served by the live server: sessions point at its test payment page."""
+    settings.DEBUG = True
+    settings.STRIPE_OFFLINE = True
+    settings.SITE_URL = live_server.url
+    return fake_stripe
+
+
+def test_a_guest_joins_from_the_event_page_and_confirms_by_the_emailed_link(
+    live_server: LiveServer,
+    page: Page,
+    browser_console: list[str],
+    sold_out_event: tuple[Any, Order],
+    settings: Any,
+) -> None:
+    settings.SITE_URL = live_server.url
+    event, _ = sold_out_event
+    page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
+    block = page.locator(".waitlist-item")
+    expect(block.get_by_role("button", name="Join the waitlist")).to_be_visible()
+    _assert_accessible(page)
+    _shot(page, "event-join")
+
+    block.get_by_label("Number of tickets").select_option("2")
+    block.get_by_label("Your email").fill("fan@example.com")
+    block.get_by_role("button", name="Join the waitlist").click()
+    # htmx swaps the block in place; the message is announced by the live region.
+    expect(block.locator(".waitlist-state")).to_contain_text("Check your email.")
+    expect(block.locator(".waitlist-state")).to_be_focused()
+    expect(page.locator("#messages")).to_contain_text("we sent a link to fan@example.com")
+    _assert_accessible(page)
+    _shot(page, "event-check-email")
+
+    [message] = mail.outbox
+    link = re.search(r"https?://\S+(/waitlist/confirm/\S+/)", message.body)
+    assert link, message.body
+    page.goto(f"{live_server.url}{link[1]}", wait_until="load")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your place on the waitlist")
+    _assert_accessible(page)
+    _shot(page, "confirm")
+    page.get_by_role("button", name="Confirm my place").click()
+    expect(page.locator(".waitlist-state")).to_contain_text("You are 1st in line for 2 tickets")
+    _assert_accessible(page)
+
+    page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
+    expect(page.locator(".waitlist-item .waitlist-state")).to_contain_text(
+        "You are 1st in line for 2 tickets"
+    )
+    assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.WAITING
+    _assert_console_clean(browser_console)
+
+
+def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
+    offline: FakeStripe,
+    live_server: LiveServer,
+    page: Page,
+    browser_console: list[str],
+    sold_out_event: tuple[Any, Order],
+) -> None:
+    event, blocking = sold_out_event
+    behind = UserFactory()
+    fan = UserFactory()
+    _sign_in(page.context, live_server, fan)
+
+    page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
+    block = page.locator(".waitlist-item")
+    expect(block.get_by_label("Your email")).to_have_count(0)  # signed in: tickets go to the account
+    block.get_by_role("button", name="Join the waitlist").click()
+    expect(block.locator(".waitlist-state")).to_contain_text("You are 1st in line for 1 ticket")
+    expect(block.get_by_role("button", name="Leave the waitlist")).to_be_visible()
+    _assert_accessible(page)
+    _shot(page, "event-position")
+
+    # Somebody else joins behind; the fan's place shows on /waitlist/ too.
+    other = Client()
+    other.force_login(behind)
+    other.post("/waitlist/join/", {"ticket_type": event.ticket_types.get().pk, "quantity": 1})
+    page.goto(f"{live_server.url}/waitlist/", wait_until="load")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your waitlists")
+    expect(page.locator(".waitlist-entry .waitlist-state")).to_contain_text("You are 1st in line")
+    _assert_accessible(page)
+    _shot(page, "mine")
+
+    # The seat comes back: it is offered to the fan, first in line, before anyone else can buy it.
+    order_cancel(order=blocking, actor=None)
+    offer = WaitlistOffer.objects.get(status=WaitlistOffer.Status.LIVE)
+    assert offer.entry.user_id == fan.pk
+    cache.clear()  # what everyone sees (seats, "waitlist active") is up to AVAILABILITY_TTL seconds old
+    page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
+    expect(page.locator(".waitlist-active")).to_have_text(
+        "Waitlist active — freed seats go to the people waiting first."
+    )
+    expect(page.locator(".waitlist-item .waitlist-state")).to_contain_text("Tickets are held for you")
+    _assert_accessible(page)
+    _shot(page, "event-offer")
+
+    page.goto(f"{live_server.url}/waitlist/", wait_until="load")
+    expect(page.locator(".waitlist-entry .waitlist-state")).to_contain_text("Tickets are held for you")
+    _assert_accessible(page)
+    _shot(page, "mine-offer")
+    page.get_by_role("button", name="Pay now").click()
+    page.wait_for_url(re.compile(rf"/orders/{offer.order.code}/checkout/"))
+    pay = page.get_by_role("button", name="Pay €27.50 with card")
+    expect(pay).to_be_enabled()
+    pay.click()
+    page.wait_for_url(re.compile(r"/_fakestripe/checkout/cs_test_\w+/$"))
+    page.get_by_role("button", name="Pay €27.50", exact=True).click()
+    page.wait_for_url(re.compile(rf"/orders/{offer.order.code}/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're going to Linda Martini at the Coliseu")
+    _assert_accessible(page)
+    _assert_console_clean(browser_console)
+
+    offer.refresh_from_db()
+    assert offer.status == WaitlistOffer.Status.ACCEPTED
+    assert offer.order.status == Order.Status.PAID
+    assert offer.entry.status == WaitlistEntry.Status.ACCEPTED
