@@ -10,6 +10,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails and the offline Stripe pages point here (another PORT: make run PORT=8765).
+SITE_URL ?= http://$(HOST):$(PORT)
 
 # make test talks to these (override on the command line or in the environment).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/grasshopper
@@ -41,8 +43,8 @@ dev-venv: $(VENV)/.installed-dev
 # --- make run ---------------------------------------------------------------------------------------------
 run: venv
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py demo_setup
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # --- make test --------------------------------------------------------------------------------------------
 test: dev-venv services lint imports migrations-check security workflows pytest
