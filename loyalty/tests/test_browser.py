@@ -8,23 +8,19 @@ loyalty-checkout.png.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.tests.factories import VerifiedUserFactory
 from events.tests.factories import EventFactory, TicketTypeFactory
+from grasshopper.testing import assert_accessible, assert_console_clean, collect_console, shot, sign_in
 from loyalty import services
 from loyalty.models import LoyaltyAccount
 from loyalty.tests.factories import paid_order
@@ -32,40 +28,12 @@ from orders.models import Order
 from orders.tests.factories import place_order
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser
     from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _assert_console_clean(console: list[str]) -> None:
-    assert [line for line in console if "Content Security Policy" in line] == []
-    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS_DIR / f"{name}.png"), full_page=True)
-
-
-def _sign_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 @pytest.fixture
@@ -96,9 +64,8 @@ def test_loyalty_page(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
-    _sign_in(context, live_server, fan)
+    collect_console(page, browser_console)
+    sign_in(context, live_server, fan)
 
     page.goto(f"{live_server.url}{reverse('loyalty:account')}", wait_until="load")
 
@@ -111,14 +78,14 @@ def test_loyalty_page(
     history = page.get_by_role("table")
     expect(history.locator("tbody tr")).to_have_count(3)
     expect(history).to_contain_text("Sorry for the late doors at Musicbox")
-    _assert_accessible(page)
-    _shot(page, "loyalty")
+    assert_accessible(page)
+    shot(page, "loyalty")
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload(wait_until="load")
-    _assert_accessible(page)
-    _shot(page, "loyalty-mobile")
-    _assert_console_clean(browser_console)
+    assert_accessible(page)
+    shot(page, "loyalty-mobile")
+    assert_console_clean(browser_console)
     context.close()
 
 
@@ -131,9 +98,8 @@ def test_redeeming_points_at_checkout(
     order = place_order(tt, 2, buyer=fan)  # 40.00: points may pay 20.00 = 2000 points; the balance is 1350
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
-    _sign_in(context, live_server, fan)
+    collect_console(page, browser_console)
+    sign_in(context, live_server, fan)
 
     page.goto(
         f"{live_server.url}{reverse('orders:checkout', kwargs={'code': order.code})}", wait_until="load"
@@ -141,7 +107,7 @@ def test_redeeming_points_at_checkout(
     points = page.get_by_label("Points to use")
     expect(points).to_have_value("1350")
     expect(page.locator("#redeem-points-help")).to_contain_text("Use up to 1350 here, worth €13.50")
-    _assert_accessible(page)
+    assert_accessible(page)
 
     points.fill("1000")
     page.get_by_role("button", name="Use points").click()
@@ -149,14 +115,14 @@ def test_redeeming_points_at_checkout(
     expect(page.get_by_role("button", name="Pay €30.00 with card")).to_be_visible()
     expect(page.locator(".order-lines tfoot")).to_contain_text("\u2212€10.00")  # a minus sign
     assert LoyaltyAccount.objects.get(user=fan).balance == 350
-    _assert_accessible(page)
-    _shot(page, "loyalty-checkout")
+    assert_accessible(page)
+    shot(page, "loyalty-checkout")
 
     page.get_by_role("button", name="Remove points from this order").click()
     expect(page.locator("#messages")).to_contain_text("back in your balance")
     expect(page.get_by_role("button", name="Pay €40.00 with card")).to_be_visible()
     assert LoyaltyAccount.objects.get(user=fan).balance == 1350
     assert Order.objects.get(pk=order.pk).total == Decimal("40.00")
-    _assert_accessible(page)
-    _assert_console_clean(browser_console)
+    assert_accessible(page)
+    assert_console_clean(browser_console)
     context.close()

@@ -8,54 +8,31 @@ membership-join.png (the join page), membership-cancelling.png.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.models import Membership
 from accounts.selectors import membership_active
 from accounts.tests.factories import VerifiedUserFactory
+from grasshopper.testing import (
+    assert_accessible,
+    assert_console_clean,
+    collect_console,
+    console_errors,
+    shot,
+    sign_in,
+)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser
     from pytest_django.live_server_helper import LiveServer
 
     from orders.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _sign_in(context: BrowserContext, live_server: LiveServer, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-
-def _shot(page: Page, name: str, selector: str | None = None) -> None:
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    if selector:
-        page.locator(selector).screenshot(path=str(SHOTS_DIR / f"{name}.png"))
-    else:
-        page.screenshot(path=str(SHOTS_DIR / f"{name}.png"), full_page=True)
 
 
 def test_join_offline_then_cancel_at_period_end(
@@ -71,19 +48,18 @@ def test_join_offline_then_cancel_at_period_end(
     user = VerifiedUserFactory(email="plus@example.com", full_name="Inês Plus")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
-    _sign_in(context, live_server, user)
+    collect_console(page, browser_console)
+    sign_in(context, live_server, user)
 
     page.goto(f"{live_server.url}{reverse('loyalty:account')}", wait_until="load")
     section = page.locator("section#membership")
     expect(section.get_by_role("heading", level=2)).to_have_text("Grasshopper Plus")
-    _assert_accessible(page)
+    assert_accessible(page)
     section.get_by_role("button", name="Join Grasshopper Plus").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Join Grasshopper Plus")
-    _assert_accessible(page)
-    _shot(page, "membership-join")
+    assert_accessible(page)
+    shot(page, "membership-join")
     page.get_by_role("button", name="Continue to payment").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Pay €4.99 a month")
@@ -93,18 +69,17 @@ def test_join_offline_then_cancel_at_period_end(
     section = page.locator("section#membership")
     expect(section).to_contain_text("You are a member.")
     assert membership_active(user=user)
-    _assert_accessible(page)
-    _shot(page, "membership")
+    assert_accessible(page)
+    shot(page, "membership")
 
     section.get_by_role("button", name="Cancel at period end").click()
     expect(page.locator("#messages")).to_contain_text("Your membership will not renew")
     expect(page.locator("section#membership")).to_contain_text("Your membership ends on")
     assert Membership.objects.get(user=user).cancel_at_period_end
-    _assert_accessible(page)
-    _shot(page, "membership-cancelling", "section#membership")
+    assert_accessible(page)
+    shot(page, "membership-cancelling", selector="section#membership")
 
-    assert [line for line in browser_console if "Content Security Policy" in line] == []
-    assert [line for line in browser_console if line.startswith(("error", "pageerror"))] == []
+    assert_console_clean(browser_console)
     context.close()
 
 
@@ -136,7 +111,7 @@ def test_the_event_page_in_the_members_presale(
         page = context.new_page()
         page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
         if who == "member":
-            _sign_in(context, live_server, member)
+            sign_in(context, live_server, member)
         page.goto(url, wait_until="load")
         expect(page.locator(".ticket-type .badge")).to_contain_text("Members' presale — opens to everyone on")
         select = page.get_by_label("Presale standing: number of tickets")
@@ -146,7 +121,7 @@ def test_the_event_page_in_the_members_presale(
         else:
             expect(select).to_have_count(1)
             expect(page.locator(".buy-presale")).to_contain_text("As a Grasshopper Plus member you can buy")
-        _assert_accessible(page)
-        _shot(page, f"membership-presale-{who}", "aside.event-aside")
+        assert_accessible(page)
+        shot(page, f"membership-presale-{who}", selector="aside.event-aside")
         context.close()
-    assert [line for line in browser_console if line.startswith(("error", "pageerror"))] == []
+    assert console_errors(browser_console) == []

@@ -7,55 +7,28 @@ with the bell), inbox-read.png (after mark all read), inbox-mobile.png.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
+from grasshopper.testing import assert_accessible, assert_console_clean, shot, sign_in
 from notifications.models import Notification
 from notifications.tests.inbox_helpers import inbox_add
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, Page
     from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
 MAX_TABS = 25
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _assert_console_clean(console: list[str]) -> None:
-    assert [line for line in console if "Content Security Policy" in line] == []
-    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
-
-
-def _sign_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
-    """The session of a signed-in user, as a cookie (the sign-in pages have their own browser tests)."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 @pytest.fixture
@@ -99,7 +72,7 @@ def test_keyboard_to_the_bell_open_inbox_mark_read(
 ) -> None:
     bob = UserFactory(email="bob@example.com")
     inbox_add(bob, "Bob's own news")
-    _sign_in(page.context, live_server, alice)
+    sign_in(page.context, live_server, alice)
     page.goto(f"{live_server.url}/events/", wait_until="load")
 
     # Keyboard only: Tab from the top of the page reaches the bell, named with the count.
@@ -112,8 +85,7 @@ def test_keyboard_to_the_bell_open_inbox_mark_read(
     else:
         pytest.fail("Tab never reached the notifications bell")
     expect(page.get_by_role("link", name="Notifications, 3 unread")).to_be_focused()
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.locator("header.site-header").screenshot(path=str(SHOTS_DIR / "inbox-header.png"))
+    shot(page, "inbox-header", selector="header.site-header")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/account/notifications/$"))
 
@@ -122,8 +94,8 @@ def test_keyboard_to_the_bell_open_inbox_mark_read(
     expect(page.locator(".inbox-item.is-unread")).to_have_count(3)
     expect(page.get_by_text("Bob's own news")).to_have_count(0)
     expect(page.locator("#inbox-summary")).to_have_text("3 unread")
-    _assert_accessible(page)
-    page.screenshot(path=str(SHOTS_DIR / "inbox.png"), full_page=True)
+    assert_accessible(page)
+    shot(page, "inbox")
 
     # Mark one read (htmx): the list is swapped, focus stays on that item, the bell refreshes.
     newest = Notification.objects.get(user=alice, title="Time changed: Linda Martini")
@@ -144,8 +116,8 @@ def test_keyboard_to_the_bell_open_inbox_mark_read(
     assert page.url.endswith("/account/notifications/")  # swapped in place, no reload
     assert Notification.objects.filter(user=alice, read_at__isnull=True).count() == 0
     assert Notification.objects.filter(user=bob, read_at__isnull=True).count() == 1
-    _assert_accessible(page)
-    page.screenshot(path=str(SHOTS_DIR / "inbox-read.png"), full_page=True)
+    assert_accessible(page)
+    shot(page, "inbox-read")
 
     # The preference form works from the same page (a plain form post).
     page.get_by_label("Email me news and offers").uncheck()
@@ -153,7 +125,7 @@ def test_keyboard_to_the_bell_open_inbox_mark_read(
     page.wait_for_load_state("load")
     expect(page.locator("#messages")).to_contain_text("You will no longer get news and offers by email.")
     expect(page.get_by_label("Email me news and offers")).not_to_be_checked()
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
 
 def test_inbox_on_a_phone_and_without_javascript(
@@ -164,16 +136,16 @@ def test_inbox_on_a_phone_and_without_javascript(
     try:
         page = phone.new_page()
         page.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
-        _sign_in(phone, live_server, alice)
+        sign_in(phone, live_server, alice)
         page.goto(f"{live_server.url}/account/notifications/", wait_until="load")
         expect(page.locator(".inbox-item")).to_have_count(4)
-        _assert_accessible(page)
-        page.screenshot(path=str(SHOTS_DIR / "inbox-mobile.png"), full_page=True)
+        assert_accessible(page)
+        shot(page, "inbox-mobile")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
         # Without JavaScript the same buttons are plain form posts: back to the page, one fewer unread.
         plain = no_js.new_page()
-        _sign_in(no_js, live_server, alice)
+        sign_in(no_js, live_server, alice)
         plain.goto(f"{live_server.url}/account/notifications/", wait_until="load")
         plain.get_by_role("button", name="Mark as read: Refund issued: €27.50").click()
         plain.wait_for_load_state("load")
@@ -190,7 +162,7 @@ def test_inbox_on_a_phone_and_without_javascript(
     finally:
         phone.close()
         no_js.close()
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
 
 def test_unsubscribe_page_from_the_email(
@@ -202,12 +174,12 @@ def test_unsubscribe_page_from_the_email(
     bob = UserFactory(email="bob@example.com")
     page.goto(f"{live_server.url}/email/unsubscribe/{unsubscribe_token(user=bob)}/", wait_until="load")
     expect(page.get_by_role("heading", level=1)).to_have_text("Unsubscribe from news and offers?")
-    _assert_accessible(page)
-    page.screenshot(path=str(SHOTS_DIR / "unsubscribe.png"), full_page=True)
+    assert_accessible(page)
+    shot(page, "unsubscribe")
     assert not Preference.objects.filter(user=bob).exists()  # looking is not unsubscribing
 
     page.get_by_role("button", name="Unsubscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
     assert Preference.objects.get(user=bob).marketing_email is False
-    _assert_accessible(page)
-    _assert_console_clean(browser_console)
+    assert_accessible(page)
+    assert_console_clean(browser_console)

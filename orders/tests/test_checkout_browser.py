@@ -1,25 +1,23 @@
 """The checkout in a real browser: quantities on the event page, the hold timer and its warning, the free
 flow to the confirmation; axe (WCAG 2.1 A/AA) and no CSP errors on the checkout and confirmation pages.
 
-Screenshots (desktop and mobile) go to GH_SHOTS_DIR (default /tmp/shots) as order-*.png.
+Screenshots (desktop and mobile) go to GH_SHOTS_DIR (default /tmp/gh) as order-*.png.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from events.tests.factories import EventFactory, TicketTypeFactory
+from grasshopper.testing import assert_accessible, assert_console_clean, shot
 from orders.models import Order
 from orders.services import OrderLineInput, order_create
 from orders.signing import guest_token_make
@@ -30,27 +28,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/shots"))  # noqa: S108  # screenshots for people, not secrets
 TIMER = re.compile(r"^\d{1,2}:\d\d$")
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _assert_console_clean(console: list[str]) -> None:
-    assert [line for line in console if "Content Security Policy" in line] == []
-    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS_DIR / f"order-{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -68,8 +46,8 @@ def test_checkout_and_free_flow(
 ) -> None:
     # Paid tickets: the event page form holds the seats and opens the checkout with its timer.
     page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
-    _assert_accessible(page)
-    _shot(page, "event-form-desktop")
+    assert_accessible(page)
+    shot(page, "order-event-form-desktop")
     page.get_by_label("Standing: number of tickets").select_option("2")
     page.get_by_label("Your email").fill("guest@example.com")
     page.get_by_role("button", name="Reserve tickets").click()
@@ -83,8 +61,8 @@ def test_checkout_and_free_flow(
     expect(page.get_by_role("button", name="Pay €55.00 with card")).to_be_enabled()
     page.wait_for_timeout(1200)
     assert timer.inner_text() != first  # it counts down
-    _assert_accessible(page)
-    _shot(page, "checkout-desktop")
+    assert_accessible(page)
+    shot(page, "order-checkout-desktop")
     order = Order.objects.get()
     assert order.status == Order.Status.PENDING
     assert order.email == "guest@example.com"
@@ -98,28 +76,28 @@ def test_checkout_and_free_flow(
     expect(page.get_by_role("heading", level=1)).to_have_text("You're going to Linda Martini at the Coliseu")
     expect(page.locator(".ticket-card svg.ticket-qr")).to_have_count(2)
     expect(page.get_by_role("button", name="Download tickets (PDF)")).to_be_visible()
-    _assert_accessible(page)
-    _shot(page, "confirmation-desktop")
+    assert_accessible(page)
+    shot(page, "order-confirmation-desktop")
     confirmation_url = page.url
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
     mobile = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         phone = mobile.new_page()
         phone.on("console", lambda message: browser_console.append(f"{message.type}: {message.text}"))
         phone.goto(confirmation_url, wait_until="load")
-        _shot(phone, "confirmation-mobile")
+        shot(phone, "order-confirmation-mobile")
         pending = Order.objects.get(status=Order.Status.PENDING)
         token = guest_token_make(code=pending.code)
         phone.goto(f"{live_server.url}{reverse('orders:checkout', kwargs={'code': pending.code})}?t={token}")
         expect(phone.locator("#hold-timer")).to_have_text(TIMER)
-        _assert_accessible(phone)
-        _shot(phone, "checkout-mobile")
+        assert_accessible(phone)
+        shot(phone, "order-checkout-mobile")
         # Nothing is wider than the phone's screen.
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         mobile.close()
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
 
 def test_warning_shows_when_less_than_two_minutes_are_left(
@@ -139,8 +117,8 @@ def test_warning_shows_when_less_than_two_minutes_are_left(
     warning = page.locator("#hold-warning")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("Less than 2 minutes left")
-    _assert_accessible(page)
-    _shot(page, "checkout-warning-desktop")
+    assert_accessible(page)
+    shot(page, "order-checkout-warning-desktop")
 
     # The 1-minute milestone is announced (politely) when it passes; extending works once.
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() + timedelta(seconds=62))
@@ -151,4 +129,4 @@ def test_warning_shows_when_less_than_two_minutes_are_left(
     expect(page.locator("#messages")).to_contain_text("held until")
     expect(page.get_by_role("button", name="Extend my hold")).to_have_count(0)
     expect(page.locator("#hold-warning")).to_be_hidden()
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)

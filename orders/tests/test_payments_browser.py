@@ -8,20 +8,18 @@ Screenshots go to GH_SHOTS_DIR (default /tmp/gh) as pay-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, SuperuserFactory
 from events.models import Event
 from events.tests.factories import EventFactory, TicketTypeFactory
+from grasshopper.testing import assert_accessible, assert_console_clean, csp_errors, shot
 from orders.models import Order, Payment, Ticket
 from orders.services import OrderLineInput, order_create
 from orders.services_payments import event_refund_job_set, payment_checkout_start
@@ -36,31 +34,6 @@ if TYPE_CHECKING:
     from orders.tests.payments_helpers import Deliver
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _csp_errors(console: list[str]) -> list[str]:
-    return [line for line in console if "Content Security Policy" in line]
-
-
-def _assert_console_clean(console: list[str]) -> None:
-    assert _csp_errors(console) == []
-    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS_DIR / f"pay-{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -97,8 +70,8 @@ def test_offline_flow_from_the_event_page_to_the_tickets(
     pay = page.get_by_role("button", name="Pay €27.50 with card")
     expect(pay).to_be_enabled()
     expect(page.locator("#pay-note")).to_contain_text("Stripe's secure page")
-    _assert_accessible(page)
-    _shot(page, "checkout")
+    assert_accessible(page)
+    shot(page, "pay-checkout")
 
     pay.click()
     page.wait_for_url(re.compile(r"/_fakestripe/checkout/cs_test_\w+/$"))
@@ -108,16 +81,16 @@ def test_offline_flow_from_the_event_page_to_the_tickets(
     expect(page.get_by_role("heading", level=1)).to_have_text("Pay €27.50")
     expect(page.get_by_role("button", name="Decline card")).to_be_visible()
     expect(page.get_by_role("button", name="Let it expire")).to_be_visible()
-    _assert_accessible(page)
-    _shot(page, "offline-checkout")
+    assert_accessible(page)
+    shot(page, "pay-offline-checkout")
 
     page.get_by_role("button", name="Pay €27.50", exact=True).click()
     page.wait_for_url(re.compile(r"/orders/\w+/\?t=.*paying=1"))
     expect(page.get_by_role("heading", level=1)).to_have_text("You're going to Linda Martini at the Coliseu")
     expect(page.locator(".ticket-card svg.ticket-qr")).to_have_count(1)
-    _assert_accessible(page)
-    _shot(page, "confirmation")
-    _assert_console_clean(browser_console)
+    assert_accessible(page)
+    shot(page, "pay-confirmation")
+    assert_console_clean(browser_console)
 
     order = Order.objects.get()
     assert order.status == Order.Status.PAID
@@ -151,8 +124,8 @@ def test_confirming_page_moves_on_by_itself_when_the_webhook_arrives(
     status = page.get_by_role("status").filter(has_text="Payment received, confirming…")
     expect(status).to_be_visible()
     expect(page.get_by_role("link", name="Check again")).to_be_visible()
-    _assert_accessible(page)
-    _shot(page, "confirming")
+    assert_accessible(page)
+    shot(page, "pay-confirming")
 
     deliver_all(stripe_deliver, events)
 
@@ -161,7 +134,7 @@ def test_confirming_page_moves_on_by_itself_when_the_webhook_arrives(
         "You're going to Linda Martini at the Coliseu", timeout=8000
     )
     expect(page.locator(".ticket-card")).to_have_count(2)
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
 
 def test_the_pay_forms_redirect_to_stripes_hosted_page_passes_the_csp(
@@ -196,7 +169,7 @@ def test_the_pay_forms_redirect_to_stripes_hosted_page_passes_the_csp(
     page.get_by_role("button", name="Pay €27.50 with card").click()
     page.wait_for_url(re.compile(r"^https://checkout\.stripe\.com/c/pay/cs_test_"))
     expect(page.get_by_role("heading", name="Stripe stub")).to_be_visible()
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
     # Without Stripe in form-action the browser refuses the redirect: the entry is needed, not decoration.
     monkeypatch.setattr("orders.views._form_action_sources", lambda: [])
@@ -204,7 +177,7 @@ def test_the_pay_forms_redirect_to_stripes_hosted_page_passes_the_csp(
     page.get_by_role("button", name="Pay €27.50 with card").click()
     page.wait_for_timeout(1500)
     assert not page.url.startswith("https://checkout.stripe.com")
-    assert any("form-action" in line for line in _csp_errors(browser_console)), browser_console
+    assert any("form-action" in line for line in csp_errors(browser_console)), browser_console
 
 
 # --- the admin: refund by ticket, and a refund job's progress -----------------------------------------------
@@ -237,14 +210,14 @@ def test_admin_refund_by_ticket_and_refund_job_progress_in_the_browser(
     page.goto(
         f"{live_server.url}{reverse('admin:orders_order_change', args=[order.pk])}", wait_until="networkidle"
     )
-    _shot(page, "admin-order")
+    shot(page, "pay-admin-order")
     page.get_by_role("link", name="Refund", exact=True).click()
     page.wait_for_url(re.compile(r"/admin/orders/order/\d+/refund/$"), wait_until="networkidle")
     page.get_by_label("Only the tickets below").check()
     page.get_by_label(f"#{first.pk} Standing").check()
     page.get_by_label(f"#{second.pk} Standing").check()
     page.get_by_label("Reason").fill("Two friends cannot come")
-    _shot(page, "admin-refund")
+    shot(page, "pay-admin-refund")
     page.get_by_role("button", name="Refund").click()
     page.wait_for_url(re.compile(r"/admin/orders/order/\d+/change/$"), wait_until="networkidle")
     expect(page.get_by_text("Refunded 55.00 EUR for 2 tickets")).to_be_visible()
@@ -259,7 +232,7 @@ def test_admin_refund_by_ticket_and_refund_job_progress_in_the_browser(
     )
     panel = page.locator("#refund-job")
     expect(panel).to_have_text("Refunding: 1 of 4 paid orders processed…")
-    _shot(page, "admin-refund-job")
+    shot(page, "pay-admin-refund-job")
     event_refund_job_set(event_id=event.pk, done=4, total=4, finished=True)
     expect(panel).to_have_text("Done: 4 of 4 paid orders processed.", timeout=8000)
-    assert _csp_errors(browser_console) == []
+    assert csp_errors(browser_console) == []

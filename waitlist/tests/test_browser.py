@@ -8,15 +8,11 @@ Screenshots go to GH_SHOTS_DIR (default /tmp/gh) as waitlist-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings as django_settings
 from django.core import mail
 from django.core.cache import cache
 from django.test import Client
@@ -24,47 +20,19 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from events.tests.factories import EventFactory, TicketTypeFactory
+from grasshopper.testing import assert_accessible, assert_console_clean, shot, sign_in
 from orders.models import Order
 from orders.services import order_cancel
 from orders.tests.factories import place_order
 from waitlist.models import WaitlistEntry, WaitlistOffer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import Page
     from pytest_django.live_server_helper import LiveServer
 
-    from accounts.models import User
     from orders.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SHOTS_DIR = Path(os.environ.get("GH_SHOTS_DIR", "/tmp/gh"))  # noqa: S108  # screenshots for people, not secrets
-
-
-def _assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def _assert_console_clean(console: list[str]) -> None:
-    assert [line for line in console if "Content Security Policy" in line] == []
-    assert [line for line in console if line.startswith(("error", "pageerror"))] == []
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS_DIR / f"waitlist-{name}.png"), full_page=True)
-
-
-def _sign_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 @pytest.fixture
@@ -99,8 +67,8 @@ def test_a_guest_joins_from_the_event_page_and_confirms_by_the_emailed_link(
     page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
     block = page.locator(".waitlist-item")
     expect(block.get_by_role("button", name="Join the waitlist")).to_be_visible()
-    _assert_accessible(page)
-    _shot(page, "event-join")
+    assert_accessible(page)
+    shot(page, "waitlist-event-join")
 
     block.get_by_label("Number of tickets").select_option("2")
     block.get_by_label("Your email").fill("fan@example.com")
@@ -109,26 +77,26 @@ def test_a_guest_joins_from_the_event_page_and_confirms_by_the_emailed_link(
     expect(block.locator(".waitlist-state")).to_contain_text("Check your email.")
     expect(block.locator(".waitlist-state")).to_be_focused()
     expect(page.locator("#messages")).to_contain_text("we sent a link to fan@example.com")
-    _assert_accessible(page)
-    _shot(page, "event-check-email")
+    assert_accessible(page)
+    shot(page, "waitlist-event-check-email")
 
     [message] = mail.outbox
     link = re.search(r"https?://\S+(/waitlist/confirm/\S+/)", message.body)
     assert link, message.body
     page.goto(f"{live_server.url}{link[1]}", wait_until="load")
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your place on the waitlist")
-    _assert_accessible(page)
-    _shot(page, "confirm")
+    assert_accessible(page)
+    shot(page, "waitlist-confirm")
     page.get_by_role("button", name="Confirm my place").click()
     expect(page.locator(".waitlist-state")).to_contain_text("You are 1st in line for 2 tickets")
-    _assert_accessible(page)
+    assert_accessible(page)
 
     page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
     expect(page.locator(".waitlist-item .waitlist-state")).to_contain_text(
         "You are 1st in line for 2 tickets"
     )
     assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.WAITING
-    _assert_console_clean(browser_console)
+    assert_console_clean(browser_console)
 
 
 def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
@@ -141,7 +109,7 @@ def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
     event, blocking = sold_out_event
     behind = UserFactory()
     fan = UserFactory()
-    _sign_in(page.context, live_server, fan)
+    sign_in(page.context, live_server, fan)
 
     page.goto(f"{live_server.url}/events/{event.slug}/", wait_until="load")
     block = page.locator(".waitlist-item")
@@ -149,8 +117,8 @@ def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
     block.get_by_role("button", name="Join the waitlist").click()
     expect(block.locator(".waitlist-state")).to_contain_text("You are 1st in line for 1 ticket")
     expect(block.get_by_role("button", name="Leave the waitlist")).to_be_visible()
-    _assert_accessible(page)
-    _shot(page, "event-position")
+    assert_accessible(page)
+    shot(page, "waitlist-event-position")
 
     # Somebody else joins behind; the fan's place shows on /waitlist/ too.
     other = Client()
@@ -159,8 +127,8 @@ def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
     page.goto(f"{live_server.url}/waitlist/", wait_until="load")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your waitlists")
     expect(page.locator(".waitlist-entry .waitlist-state")).to_contain_text("You are 1st in line")
-    _assert_accessible(page)
-    _shot(page, "mine")
+    assert_accessible(page)
+    shot(page, "waitlist-mine")
 
     # The seat comes back: it is offered to the fan, first in line, before anyone else can buy it.
     order_cancel(order=blocking, actor=None)
@@ -172,13 +140,13 @@ def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
         "Waitlist active — freed seats go to the people waiting first."
     )
     expect(page.locator(".waitlist-item .waitlist-state")).to_contain_text("Tickets are held for you")
-    _assert_accessible(page)
-    _shot(page, "event-offer")
+    assert_accessible(page)
+    shot(page, "waitlist-event-offer")
 
     page.goto(f"{live_server.url}/waitlist/", wait_until="load")
     expect(page.locator(".waitlist-entry .waitlist-state")).to_contain_text("Tickets are held for you")
-    _assert_accessible(page)
-    _shot(page, "mine-offer")
+    assert_accessible(page)
+    shot(page, "waitlist-mine-offer")
     page.get_by_role("button", name="Pay now").click()
     page.wait_for_url(re.compile(rf"/orders/{offer.order.code}/checkout/"))
     pay = page.get_by_role("button", name="Pay €27.50 with card")
@@ -188,8 +156,8 @@ def test_a_fan_joins_gets_an_offer_and_pays_it_through_the_normal_checkout(
     page.get_by_role("button", name="Pay €27.50", exact=True).click()
     page.wait_for_url(re.compile(rf"/orders/{offer.order.code}/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("You're going to Linda Martini at the Coliseu")
-    _assert_accessible(page)
-    _assert_console_clean(browser_console)
+    assert_accessible(page)
+    assert_console_clean(browser_console)
 
     offer.refresh_from_db()
     assert offer.status == WaitlistOffer.Status.ACCEPTED
