@@ -38,6 +38,17 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_allowed() -> None:
+    """Celery marks "inside a task" with ONE process-wide flag, set and restored around every eager task.
+    Concurrency tests run eager tasks (on_commit emails) in several threads at once; interleaved restores
+    can leave the flag set after they end, and a later test's ``result.get()`` then raises "Never call
+    result.get() within a task!". No test runs inside a task: start each with the flag cleared."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 # --- Stripe: the in-process fake (orders/stripe_fake.py) instead of the network -------------------------
 
 
