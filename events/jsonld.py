@@ -32,6 +32,7 @@ _AVAILABILITY = {
     "few_left": "LimitedAvailability",
     "almost_sold_out": "LimitedAvailability",
     "sold_out": "SoldOut",
+    "presale": "PreSale",  # members may buy; everyone from the public sales start
     "not_yet": "PreOrder",
     "ended": "Discontinued",
     "unavailable": "Discontinued",

@@ -7,7 +7,7 @@ venues are joined, lineups and ticket types prefetched, prices and seats left an
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import membership_active
 from events.models import Artist, Event, Genre, Lineup, OrganizerMember, TicketType, Venue
 
 # Statuses a buyer can see in lists; cancelled events keep their page but leave the lists.
@@ -104,8 +105,9 @@ class _VisibleTicketsAggregate(Expression):
 def event_list_public(*, now: datetime | None = None) -> QuerySet[Event]:
     """Upcoming public events, soonest first, venue joined and lineup prefetched, annotated from the
     visible ticket types with ``min_price`` (all-in, None without tickets) and ``price_currency``,
-    ``tickets_left`` and ``capacity_total``, ``on_sale_types`` (how many can be bought right now) and
-    ``next_sales_start`` (the next sales opening, or None).
+    ``tickets_left`` and ``capacity_total``, ``on_sale_types`` (how many can be bought right now),
+    ``next_sales_start`` (the next sales opening, or None) and ``presale_types`` (how many with seats left
+    are in their members' presale now).
 
     The annotations are correlated subqueries rather than a GROUP BY over a join: a page of 12 events
     costs 12 x 6 index lookups, whatever the number of upcoming events, and ``count()`` (which Django
@@ -140,6 +142,7 @@ def _with_card_annotations(queryset: QuerySet[Event], *, now: datetime) -> Query
         "AND (tt.sales_end > %s OR (tt.sales_end IS NULL AND {starts_at} > %s)) "
         "AND tt.capacity > tt.sold + tt.held"
     )
+    in_presale = "tt.member_presale_start <= %s AND tt.sales_start > %s AND tt.capacity > tt.sold + tt.held"
     return queryset.annotate(
         min_price=_VisibleTicketsAggregate("MIN(tt.price + tt.fee)", output_field=money),
         # The currency of min_price: an event sells all its tickets in one currency.
@@ -153,6 +156,10 @@ def _with_card_annotations(queryset: QuerySet[Event], *, now: datetime) -> Query
         ),
         next_sales_start=_VisibleTicketsAggregate(
             "MIN(tt.sales_start)", where="tt.sales_start > %s", params=(now,), output_field=DateTimeField()
+        ),
+        # In their members' presale now, with seats left (events.selectors.ticket_type_in_member_presale).
+        presale_types=_VisibleTicketsAggregate(
+            "COUNT(*)", where=in_presale, params=(now, now), output_field=integer
         ),
     )
 
@@ -298,32 +305,67 @@ def _partial_instance(model: type[_M], values: dict[str, Any], using: str) -> _M
 class TicketState:
     """What a buyer sees of a ticket type right now."""
 
-    code: str  # on_sale | few_left | almost_sold_out | sold_out | not_yet | ended | unavailable
+    code: str  # on_sale | few_left | almost_sold_out | sold_out | presale | not_yet | ended | unavailable
     label: str
     available: int
     can_buy: bool
 
 
-def ticket_type_state(*, ticket_type: TicketType, event: Event, now: datetime | None = None) -> TicketState:
-    """The state of a ticket type for a buyer: "12 left", "Almost sold out", "Sold out", "Sales start …"."""
+def ticket_type_in_member_presale(*, ticket_type: TicketType, now: datetime) -> bool:
+    """Whether ``ticket_type`` is in its members' presale at ``now``: from ``member_presale_start`` until
+    the public ``sales_start``, members may buy it and nobody else may yet."""
+    presale, public = ticket_type.member_presale_start, ticket_type.sales_start
+    return presale is not None and public is not None and presale <= now < public
+
+
+def member_presale_admits(
+    *, ticket_type: TicketType, user: User | AnonymousUser | None, now: datetime
+) -> bool:
+    """The members' presale rule, in one place: ``user`` may buy ``ticket_type`` before its public sales
+    start only during its presale and with an active membership (``accounts.selectors.membership_active``).
+    Checkout, the event page's buy form and the API all ask this."""
+    return ticket_type_in_member_presale(ticket_type=ticket_type, now=now) and membership_active(
+        user=user, now=now
+    )
+
+
+def ticket_type_state(
+    *, ticket_type: TicketType, event: Event, now: datetime | None = None, member: bool = False
+) -> TicketState:
+    """The state of a ticket type for a buyer: "12 left", "Almost sold out", "Sold out", "Sales start …".
+
+    During its members' presale (``ticket_type_in_member_presale``) the state is ``presale`` (not buyable,
+    the label gives the public start) for everyone, except for a caller with ``member`` (an active
+    membership, see ``ticket_type_states_for_user``), who gets the seat states (buyable) with the
+    presale named in the label."""
     now = now or timezone.now()
     available = ticket_type.available
     if event.status != Event.Status.PUBLISHED:
         return TicketState("unavailable", "Not on sale", available, False)
+    in_presale = False
     if ticket_type.sales_start and now < ticket_type.sales_start:
         local = timezone.localtime(ticket_type.sales_start, ZoneInfo(event.timezone))
-        # Members' presale (issue 7): still "not_yet" for everyone else; the buy form lets members in.
         presale = ticket_type.member_presale_start
-        if presale is not None and now >= presale:
-            if available <= 0:
-                return TicketState("sold_out", "Sold out", 0, False)
+        in_presale = ticket_type_in_member_presale(ticket_type=ticket_type, now=now)
+        if in_presale and available <= 0:
+            return TicketState("sold_out", "Sold out", 0, False)
+        if in_presale and not member:
             label = f"Members' presale — opens to everyone on {local:%a %-d %b, %H:%M}"
-            return TicketState("not_yet", label, available, False)
-        if presale is not None:
+            return TicketState("presale", label, available, False)
+        if not in_presale and presale is not None:
             members = timezone.localtime(presale, ZoneInfo(event.timezone))
             label = f"Sales start {local:%a %-d %b, %H:%M}; members from {members:%a %-d %b, %H:%M}"
             return TicketState("not_yet", label, available, False)
-        return TicketState("not_yet", f"Sales start {local:%a %-d %b, %H:%M}", available, False)
+        if not in_presale:
+            return TicketState("not_yet", f"Sales start {local:%a %-d %b, %H:%M}", available, False)
+    state = _seat_state(ticket_type=ticket_type, event=event, now=now, available=available)
+    if in_presale and state.can_buy:
+        # A member in the presale: buyable, and told why they can buy before everyone else.
+        return replace(state, label=f"{state.label} (members' presale)")
+    return state
+
+
+def _seat_state(*, ticket_type: TicketType, event: Event, now: datetime, available: int) -> TicketState:
     sales_end = ticket_type.sales_end or event.starts_at
     if now >= sales_end:
         return TicketState("ended", "Sales ended", available, False)
@@ -336,9 +378,30 @@ def ticket_type_state(*, ticket_type: TicketType, event: Event, now: datetime | 
     return TicketState("on_sale", "On sale", available, True)
 
 
+def ticket_type_states_for_user(
+    *,
+    ticket_types: Iterable[TicketType],
+    event: Event,
+    user: User | AnonymousUser | None,
+    now: datetime | None = None,
+) -> dict[int, TicketState]:
+    """Each ticket type's state for ``user`` (by id): during a members' presale, ticket types in it are
+    buyable for a member (``member_presale_admits``) and ``presale`` for anyone else. The membership is
+    read (one query) only when a ticket type is in its presale."""
+    now = now or timezone.now()
+    ticket_types = list(ticket_types)
+    presale = [tt for tt in ticket_types if ticket_type_in_member_presale(ticket_type=tt, now=now)]
+    member = bool(presale) and member_presale_admits(ticket_type=presale[0], user=user, now=now)
+    return {
+        tt.pk: ticket_type_state(ticket_type=tt, event=event, now=now, member=member) for tt in ticket_types
+    }
+
+
 def event_card_state(*, event: Event) -> TicketState:
     """What an event card in a list says about its tickets, from ``event_list_public``'s annotations
-    (no query): "Postponed", "Sold out", "12 left", "Sales start …", "On sale"."""
+    (no query): "Postponed", "Sold out", "12 left", "Members' presale — public sale from …",
+    "Sales start …", "On sale". The same for every visitor (lists are cached): a member buys in the presale
+    on the event page."""
     left: int = event.tickets_left  # type: ignore[attr-defined]
     if event.status == Event.Status.POSTPONED:
         return TicketState("unavailable", "Postponed", left, False)
@@ -353,6 +416,11 @@ def event_card_state(*, event: Event) -> TicketState:
         if next_start is None:
             return TicketState("ended", "Sales ended", left, False)
         local = timezone.localtime(next_start, ZoneInfo(event.timezone))
+        if event.presale_types:  # type: ignore[attr-defined]
+            # The same words for everyone (cards are cached for visitors): members buy on the event page.
+            return TicketState(
+                "presale", f"Members' presale — public sale from {local:%-d %b, %H:%M}", left, False
+            )
         # Short for a card; the event page gives the time (ticket_type_state).
         return TicketState("not_yet", f"Sales start {local:%-d %b}", left, False)
     if left <= FEW_LEFT:

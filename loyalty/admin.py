@@ -1,8 +1,12 @@
 """The staff admin for loyalty points (django-unfold): accounts with their ledgers, and every ledger row,
 read-only (points move only through ``loyalty.services``); on an account, "Adjust points" adds or takes
-away points with a reason (``points_adjust``), which the user sees in their history.
+away points with a reason (``points_adjust``), which the user sees in their history. Referrals, read-only:
+who invited whom, the status, the reward each side got (or why it was refused or taken back) and the
+ledger rows behind it. No action changes a referral here: rewards are decided by
+``loyalty.services_referrals`` alone (its abuse rules included); a point correction is an "Adjust points"
+on the account, with a reason.
 
-Points are platform-wide, not an organizer's: only superusers see these pages.
+Points and referrals are platform-wide, not an organizer's: only superusers see these pages.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
 from accounts.models import User
+from events.templatetags.catalogue import money
 from grasshopper.lib.exceptions import ApplicationError
 from loyalty import tiers
-from loyalty.models import LedgerEntry, LoyaltyAccount
+from loyalty.models import LedgerEntry, LoyaltyAccount, Referral
+from loyalty.selectors_referrals import referral_list_for_staff
 from loyalty.services import points_adjust
 
 K = LedgerEntry.Kind
+R = Referral.Status
 LEDGER_ROWS = 20
 KIND_LABELS = {
     K.EARN.label: "success",
@@ -93,11 +100,12 @@ class LoyaltyAccountAdmin(SuperuserOnlyReadOnly, ModelAdmin):
         entries = LedgerEntry.objects.filter(user_id=obj.user_id).order_by("-created", "-id")[:LEDGER_ROWS]
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            # Points formatted first: format_html escapes its arguments into strings ("{:+d}" would fail).
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     f"{e.created:%Y-%m-%d %H:%M}",
-                    e.points,
+                    f"{e.points:+d}",
                     e.get_kind_display(),
                     e.source,
                     e.description,
@@ -181,3 +189,119 @@ class LedgerEntryAdmin(SuperuserOnlyReadOnly, ModelAdmin):
     @display(description="Kind", ordering="kind", label=KIND_LABELS)
     def kind_label(self, obj: LedgerEntry) -> str:
         return obj.get_kind_display()
+
+
+STATUS_LABELS = {
+    R.SIGNED_UP.label: "info",
+    R.REWARDED.label: "success",
+    R.REVERSED.label: "warning",
+    R.REJECTED.label: "danger",
+}
+
+
+@admin.register(Referral)
+class ReferralAdmin(SuperuserOnlyReadOnly, ModelAdmin):
+    """Referrals, read-only, with their reward state (annotated by ``referral_list_for_staff``: the list
+    costs the same few queries whatever its length)."""
+
+    list_display = (
+        "created",
+        "referrer",
+        "code",
+        "referee",
+        "status_label",
+        "reward",
+        "first_order",
+        "rewarded_at",
+        "reason",
+    )
+    list_filter = ("status",)
+    search_fields = ("referrer__email", "referee__email", "referrer__loyalty__referral_code", "order_code")
+    search_help_text = "Referrer's or referee's email, the referrer's code, or the first order's code."
+    date_hierarchy = "created"
+    ordering = ("-created", "-id")
+    fields = (
+        "referrer",
+        "code",
+        "referee",
+        "status",
+        "reason",
+        "first_order",
+        "reward",
+        "created",
+        "rewarded_at",
+        "ledger",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return referral_list_for_staff()
+
+    @display(description="Code", ordering="referrer__loyalty__referral_code")
+    def code(self, obj: Referral) -> str:
+        account = getattr(obj.referrer, "loyalty", None)
+        return account.referral_code if account is not None else "—"
+
+    @display(description="Status", ordering="status", label=STATUS_LABELS)
+    def status_label(self, obj: Referral) -> str:
+        return obj.get_status_display()
+
+    @display(description="Reward")
+    def reward(self, obj: Referral) -> str:
+        """What each side got: points (from the ledger), the referee's welcome discount, and whether the
+        points were taken back."""
+        row: Any = obj  # annotated by referral_list_for_staff
+        parts = []
+        if row.referrer_points:
+            parts.append(f"referrer +{row.referrer_points} points")
+        if row.referee_points:
+            parts.append(f"referee +{row.referee_points} points")
+        if row.discount_amount is not None:
+            parts.append(f"referee {money(row.discount_amount, row.discount_currency)} off")
+        if not parts:
+            return "—"
+        text = ", ".join(parts)
+        return f"{text} (points taken back)" if row.reward_taken_back else text
+
+    @display(description="First order", ordering="order_code")
+    def first_order(self, obj: Referral) -> str:
+        order_id = getattr(obj, "order_id", None)  # annotated by referral_list_for_staff
+        if not obj.order_code:
+            return "—"
+        if order_id is None:
+            return obj.order_code
+        url = reverse("admin:orders_order_change", args=[order_id])
+        return format_html('<a href="{}" class="text-primary-600">{}</a>', url, obj.order_code)
+
+    @display(description="Ledger rows")
+    def ledger(self, obj: Referral) -> str:
+        """The rows the reward moved (given, taken back) for both sides, and a link to them in the ledger."""
+        entries = (
+            LedgerEntry.objects.filter(source=f"referral:{obj.pk}")
+            .select_related("user")
+            .order_by("created", "id")
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{e.created:%Y-%m-%d %H:%M}",
+                    e.user.email,
+                    f"{e.points:+d}",
+                    e.get_kind_display(),
+                    e.description,
+                )
+                for e in entries
+            ),
+        )
+        if not rows:
+            return "No points moved for this referral."
+        everything = reverse("admin:loyalty_ledgerentry_changelist") + f"?source__exact=referral:{obj.pk}"
+        return format_html(
+            '<table class="w-full"><thead><tr><th>When</th><th>User</th><th>Points</th><th>Kind</th>'
+            "<th>Description</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}" class="text-primary-600">In the ledger</a></p>',
+            rows,
+            everything,
+        )

@@ -104,3 +104,25 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} -> {self.referee_id} ({self.status})"
+
+
+class ExpiryNotice(models.Model):
+    """ "Your points expire soon", told once per batch: a user's unspent points expiring on one day
+    (``expires_on``, in the site's time zone), ``LOYALTY_EXPIRY_WARNING_DAYS`` ahead. Written with the
+    ``points_expiring`` signal that tells the user (loyalty.services.points_expiry_warn_due); the unique
+    (user, day) is what makes the beat job safe to run twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_on = models.DateField()
+    expires_at = models.DateTimeField(help_text="The earliest expiry of the batch's points.")
+    points = models.PositiveIntegerField(help_text="Unspent points of the batch when the notice was sent.")
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "expires_on"], name="loyalty_expiry_notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.points} points expire on {self.expires_on}"

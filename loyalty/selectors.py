@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 from loyalty import tiers
-from loyalty.models import LedgerEntry, LoyaltyAccount
+from loyalty.models import ExpiryNotice, LedgerEntry, LoyaltyAccount
 
 K = LedgerEntry.Kind
 TIER_KINDS = (K.EARN, K.REVERSE, K.REFERRAL)
@@ -49,20 +50,18 @@ def loyalty_summary(*, user: User, now: datetime | None = None) -> LoyaltySummar
         s=Sum("points")
     )["s"]
     first = (
-        LedgerEntry.objects.filter(user_id=user.pk, points__gt=0, remaining__gt=0, expires_at__gt=now)
+        _unspent(now=now)
+        .filter(user_id=user.pk)
         .order_by("expires_at")
         .values_list("expires_at", flat=True)
         .first()
     )
     next_expiry = None
     if first is not None:
-        # Buckets earned the same day expire within the same day: show them together.
-        window_end = first + timedelta(days=1)
-        due = LedgerEntry.objects.filter(
-            user_id=user.pk, points__gt=0, remaining__gt=0, expires_at__gt=now, expires_at__lt=window_end
-        ).aggregate(s=Sum("remaining"))["s"]
+        # Everything expiring that day, shown together: the same batch the "expiring soon" notice tells.
+        due, _ = points_expiring_on(user_id=user.pk, day=timezone.localdate(first), now=now)
         next_expiry = NextExpiry(
-            points=int(due or 0),
+            points=due,
             expires_at=first,
             soon=first <= now + timedelta(days=settings.LOYALTY_EXPIRY_WARNING_DAYS),
         )
@@ -72,6 +71,56 @@ def loyalty_summary(*, user: User, now: datetime | None = None) -> LoyaltySummar
         next_expiry=next_expiry,
         referral_code=account.referral_code if account else "",
     )
+
+
+# --- Points expiring soon (the notice's batches) ----------------------------------------------------------
+
+
+def _unspent(*, now: datetime) -> QuerySet[LedgerEntry]:
+    """Buckets with points still unspent and valid at ``now``."""
+    return LedgerEntry.objects.filter(points__gt=0, remaining__gt=0, expires_at__gt=now)
+
+
+@dataclass(frozen=True)
+class ExpiringBatch:
+    """A user's unspent points that expire on one day (``expires_on``, in the site's time zone): how many,
+    and the earliest moment among them."""
+
+    user_id: int
+    expires_on: date
+    expires_at: datetime
+    points: int
+
+
+def points_expiring_unnoticed(*, now: datetime, until: datetime, limit: int = 1000) -> list[ExpiringBatch]:
+    """The batches with points expiring after ``now`` and by ``until`` whose (active) users have not had an
+    ``ExpiryNotice`` for that day yet, by user and day (one query; at most ``limit``). ``points`` counts
+    only the buckets up to ``until``: the notice recounts the whole day (``points_expiring_on``)."""
+    told = ExpiryNotice.objects.filter(user_id=OuterRef("user_id"), expires_on=OuterRef("day"))
+    rows = (
+        _unspent(now=now)
+        .filter(expires_at__lte=until, user__is_active=True)
+        .annotate(day=TruncDate("expires_at"))
+        .filter(~Exists(told))
+        .values("user_id", "day")
+        .annotate(points=Sum("remaining"), first=Min("expires_at"))
+        .order_by("user_id", "day")[:limit]
+    )
+    return [
+        ExpiringBatch(user_id=r["user_id"], expires_on=r["day"], expires_at=r["first"], points=r["points"])
+        for r in rows
+    ]
+
+
+def points_expiring_on(*, user_id: int, day: date, now: datetime) -> tuple[int, datetime | None]:
+    """The user's unspent points that expire on ``day`` (site time zone), after ``now``, and the earliest
+    moment among them (``(0, None)``: none)."""
+    row = (
+        _unspent(now=now)
+        .filter(user_id=user_id, expires_at__date=day)
+        .aggregate(points=Sum("remaining"), first=Min("expires_at"))
+    )
+    return int(row["points"] or 0), row["first"]
 
 
 def ledger_for_user(*, user: User) -> QuerySet[LedgerEntry]:

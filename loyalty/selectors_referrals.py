@@ -15,13 +15,14 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from djstripe.models import Charge, PaymentMethod
 
 from accounts.models import User
-from loyalty.models import LoyaltyAccount, Referral
-from orders.models import Order, Payment
+from loyalty.models import LedgerEntry, LoyaltyAccount, Referral
+from orders.models import Adjustment, Order, Payment
 
 # Mailboxes that ignore dots in the local part (and are one mailbox under both names).
 DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
@@ -222,3 +223,39 @@ def referral_section_context(*, user: User, now: datetime, limit: int = 50) -> d
         "referrals": referrals,
         "rewarded_count": sum(1 for r in referrals if r["status"] == Referral.Status.REWARDED),
     }
+
+
+# --- The staff admin ----------------------------------------------------------------------------------------
+
+
+def _reward_source() -> Concat:
+    """``referral:<id>`` of the outer referral: the source of its ledger rows and the reference of the
+    referee's welcome discount (loyalty.services_referrals)."""
+    return Concat(
+        Value("referral:"), Cast(OuterRef("pk"), output_field=CharField()), output_field=CharField()
+    )
+
+
+def referral_list_for_staff() -> QuerySet[Referral]:
+    """Every referral for the admin, newest first, with both users and the referrer's code loaded and the
+    reward state annotated (one query, whatever the number of rows): ``referrer_points`` and
+    ``referee_points`` (the ``referral`` ledger rows, or None), ``reward_taken_back`` (a ``reverse`` row
+    under the same source), ``discount_amount`` / ``discount_currency`` (the referee's welcome discount on
+    the first order, or None) and ``order_id`` (that first order, for a link)."""
+    rows = LedgerEntry.objects.filter(source=_reward_source())
+    reward = rows.filter(kind=LedgerEntry.Kind.REFERRAL)
+    discount = Adjustment.objects.filter(
+        source="referral", reference=_reward_source(), order__code=OuterRef("order_code")
+    )
+    return (
+        Referral.objects.select_related("referrer__loyalty", "referee")
+        .annotate(
+            referrer_points=Subquery(reward.filter(user_id=OuterRef("referrer_id")).values("points")[:1]),
+            referee_points=Subquery(reward.filter(user_id=OuterRef("referee_id")).values("points")[:1]),
+            reward_taken_back=Exists(rows.filter(kind=LedgerEntry.Kind.REVERSE)),
+            discount_amount=Subquery(discount.values("amount")[:1]),
+            discount_currency=Subquery(discount.values("order__currency")[:1]),
+            order_id=Subquery(Order.objects.filter(code=OuterRef("order_code")).values("pk")[:1]),
+        )
+        .order_by("-created", "-id")
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -40,8 +40,9 @@ from loyalty.exceptions import (
     PointsOverLimit,
     RedemptionOrderInvalid,
 )
-from loyalty.models import LedgerEntry, LoyaltyAccount
-from loyalty.signals import tier_changed
+from loyalty.models import ExpiryNotice, LedgerEntry, LoyaltyAccount
+from loyalty.selectors import ExpiringBatch, points_expiring_on, points_expiring_unnoticed
+from loyalty.signals import points_expiring, tier_changed
 from orders.exceptions import OrderNotAdjustable
 from orders.models import Order, Refund
 from orders.services import order_add_adjustment, order_remove_adjustment
@@ -102,6 +103,8 @@ def _entry(
     expires_at: datetime | None = None,
     remaining: int = 0,
 ) -> LedgerEntry:
+    """THE ledger write: one row, and the cached balance moved by as much, on the locked ``account``.
+    Every movement comes through here (``_credit`` for buckets, ``_debit`` for spending, and expiry)."""
     entry = LedgerEntry.objects.create(
         user_id=account.user_id,
         points=points,
@@ -126,10 +129,11 @@ def _credit(
     source: str,
     description: str,
     now: datetime,
-    expires_at: datetime,
+    expires_at: datetime | None = None,
     actor: User | None = None,
 ) -> LedgerEntry:
-    """Add ``points`` (> 0) as a bucket; a debt (negative balance) is paid from it first."""
+    """Add ``points`` (> 0) as a bucket, valid until ``expires_at`` (by default ``points_expiry(now)``, like
+    earned points); a debt (negative balance) is paid from it first."""
     debt = max(-account.balance, 0)
     return _entry(
         account,
@@ -139,9 +143,23 @@ def _credit(
         description=description,
         now=now,
         actor=actor,
-        expires_at=expires_at,
+        expires_at=expires_at or points_expiry(now),
         remaining=max(points - debt, 0),
     )
+
+
+def _row(*, user_id: int, kind: str, source: str) -> LedgerEntry | None:
+    """The row ``source`` already moved for the user with ``kind`` (unique), if any."""
+    return LedgerEntry.objects.filter(user_id=user_id, kind=kind, source=source).first()
+
+
+def _credit_counted(
+    account: LoyaltyAccount, *, points: int, kind: str, source: str, description: str, now: datetime
+) -> LedgerEntry:
+    """Credit points that count toward the tier (earned, referral rewards), then recompute the tier."""
+    entry = _credit(account, points=points, kind=kind, source=source, description=description, now=now)
+    _tier_refresh(account, now=now)
+    return entry
 
 
 def _debit(
@@ -259,23 +277,15 @@ def points_earn_for_order(*, order: Order, now: datetime | None = None) -> Ledge
     account = _account_locked(order.buyer_id)
     if order.discount_total > 0:
         _redemption_retake(account, order=order, now=now)
-    existing = LedgerEntry.objects.filter(user_id=order.buyer_id, kind=K.EARN, source=f"order:{order.code}")
-    if (entry := existing.first()) is not None:
+    source = f"order:{order.code}"
+    if (entry := _row(user_id=order.buyer_id, kind=K.EARN, source=source)) is not None:
         return entry
     points = points_for_amount(amount=order.total, user=account.user, tier=account.tier, now=now)
     if points <= 0:
         return None
-    entry = _credit(
-        account,
-        points=points,
-        kind=K.EARN,
-        source=f"order:{order.code}",
-        description=f"Order {order.code}",
-        now=now,
-        expires_at=points_expiry(now),
+    return _credit_counted(
+        account, points=points, kind=K.EARN, source=source, description=f"Order {order.code}", now=now
     )
-    _tier_refresh(account, now=now)
-    return entry
 
 
 @transaction.atomic
@@ -301,9 +311,7 @@ def points_reverse_for_refund(
     share = Decimal(1) if full else min(Decimal(refund.amount) / order.total, Decimal(1))
     written = []
 
-    earned = LedgerEntry.objects.filter(
-        user_id=order.buyer_id, kind=K.EARN, source=f"order:{order.code}"
-    ).first()
+    earned = _row(user_id=order.buyer_id, kind=K.EARN, source=f"order:{order.code}")
     if earned is not None:
         reversed_before = -(
             LedgerEntry.objects.filter(
@@ -337,15 +345,7 @@ def points_reverse_for_refund(
         )
         if give > 0:
             written.append(
-                _credit(
-                    account,
-                    points=give,
-                    kind=K.REDEEM_RETURN,
-                    source=source,
-                    description=f"Points spent on order {order.code}, refunded",
-                    now=now,
-                    expires_at=last.expires_at or points_expiry(now),
-                )
+                _give_back(account, points=give, last=last, now=now, why="refunded", source=source)
             )
     if written:
         _tier_refresh(account, now=now)
@@ -372,16 +372,36 @@ def _redemption_retake(account: LoyaltyAccount, *, order: Order, now: datetime) 
     outstanding, last = _redemption_state(user_id=account.user_id, code=order.code)
     if outstanding > 0 or last is None:
         return
-    count = LedgerEntry.objects.filter(
-        user_id=account.user_id, kind=K.REDEEM, source__startswith=f"order:{order.code}:redeem:"
-    ).count()
-    _debit(
+    _spend(
         account,
+        code=order.code,
         points=-last.points,
-        kind=K.REDEEM,
-        source=f"order:{order.code}:redeem:{count + 1}",
         description=f"Order {order.code} (paid after its hold ended)",
         now=now,
+    )
+
+
+def _spend(
+    account: LoyaltyAccount,
+    *,
+    code: str,
+    points: int,
+    description: str,
+    now: datetime,
+    actor: User | None = None,
+) -> LedgerEntry:
+    """Spend ``points`` on order ``code``: the order's next ``redeem`` row (``order:<code>:redeem:<n>``)."""
+    count = LedgerEntry.objects.filter(
+        user_id=account.user_id, kind=K.REDEEM, source__startswith=f"order:{code}:redeem:"
+    ).count()
+    return _debit(
+        account,
+        points=points,
+        kind=K.REDEEM,
+        source=f"order:{code}:redeem:{count + 1}",
+        description=description,
+        now=now,
+        actor=actor,
     )
 
 
@@ -483,33 +503,25 @@ def points_redeem(*, user: User, order: Order, points: int, now: datetime | None
         actor=user,
         now=now,
     )
-    count = LedgerEntry.objects.filter(
-        user_id=user.pk, kind=K.REDEEM, source__startswith=f"order:{locked.code}:redeem:"
-    ).count()
-    _debit(
-        account,
-        points=points,
-        kind=K.REDEEM,
-        source=f"order:{locked.code}:redeem:{count + 1}",
-        description=f"Order {locked.code}",
-        now=now,
-        actor=user,
-    )
+    _spend(account, code=locked.code, points=points, description=f"Order {locked.code}", now=now, actor=user)
     return adjustment.order
 
 
 def _give_back(
-    account: LoyaltyAccount, *, points: int, last: LedgerEntry, now: datetime, why: str
+    account: LoyaltyAccount, *, points: int, last: LedgerEntry, now: datetime, why: str, source: str = ""
 ) -> LedgerEntry:
+    """Give back ``points`` spent on the order of the ``redeem`` row ``last``, with the expiry they had: a
+    ``redeem_return`` row under ``source`` (by default the redeem row's own, as checkout and a lapsed hold
+    do; a refund passes its own)."""
     code = last.source.split(":")[1]
     return _credit(
         account,
         points=points,
         kind=K.REDEEM_RETURN,
-        source=last.source,
+        source=source or last.source,
         description=f"Points spent on order {code}, {why}",
         now=now,
-        expires_at=last.expires_at or points_expiry(now),
+        expires_at=last.expires_at,
     )
 
 
@@ -562,6 +574,42 @@ def points_expire_due(*, now: datetime | None = None, limit: int = 1000) -> int:
     return expired
 
 
+def points_expiry_warn_due(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """The beat job: tell each user whose unspent points expire within ``LOYALTY_EXPIRY_WARNING_DAYS`` how
+    many expire on which day, once per batch (a user's points expiring on one day, site time zone): an
+    ``ExpiryNotice`` row and the ``points_expiring`` signal (notifications: inbox and email), each batch in
+    its own short transaction. Safe to run twice, or concurrently: a batch already told is skipped, and the
+    notice is unique per (user, day). Returns how many notices were sent."""
+    now = now or timezone.now()
+    days = settings.LOYALTY_EXPIRY_WARNING_DAYS
+    if days <= 0:
+        return 0
+    sent = 0
+    for batch in points_expiring_unnoticed(now=now, until=now + timedelta(days=days), limit=limit):
+        if _expiry_notice_send(batch=batch, now=now) is not None:
+            sent += 1
+    return sent
+
+
+@transaction.atomic
+def _expiry_notice_send(*, batch: ExpiringBatch, now: datetime) -> ExpiryNotice | None:
+    """One batch: re-counted under the account's lock (points spent since it was found are not announced;
+    none left: no notice), then written and announced, unless another run did it first (``None``)."""
+    _account_locked(batch.user_id)
+    points, first = points_expiring_on(user_id=batch.user_id, day=batch.expires_on, now=now)
+    if points <= 0 or first is None:
+        return None
+    notice, created = ExpiryNotice.objects.select_related("user").get_or_create(
+        user_id=batch.user_id,
+        expires_on=batch.expires_on,
+        defaults={"expires_at": first, "points": points, "created": now},
+    )
+    if not created:
+        return None
+    points_expiring.send(sender=ExpiryNotice, notice=notice)
+    return notice
+
+
 @transaction.atomic
 def points_adjust(
     *, user: User, points: int, reason: str, actor: User | None, now: datetime | None = None
@@ -579,14 +627,7 @@ def points_adjust(
     source = f"adjust:{uuid.uuid4().hex}"
     if points > 0:
         return _credit(
-            account,
-            points=points,
-            kind=K.ADJUST,
-            source=source,
-            description=reason,
-            now=now,
-            actor=actor,
-            expires_at=points_expiry(now),
+            account, points=points, kind=K.ADJUST, source=source, description=reason, now=now, actor=actor
         )
     _expire_account_due(account, now=now)
     if -points > max(account.balance, 0):
@@ -607,21 +648,9 @@ def points_award(
         raise PointsInvalid(extra={"points": points})
     now = now or timezone.now()
     account = _account_locked(user.pk)
-    if (
-        existing := LedgerEntry.objects.filter(user_id=user.pk, kind=kind, source=source).first()
-    ) is not None:
+    if (existing := _row(user_id=user.pk, kind=kind, source=source)) is not None:
         return existing
-    entry = _credit(
-        account,
-        points=points,
-        kind=kind,
-        source=source,
-        description=description,
-        now=now,
-        expires_at=points_expiry(now),
-    )
-    _tier_refresh(account, now=now)
-    return entry
+    return _credit_counted(account, points=points, kind=kind, source=source, description=description, now=now)
 
 
 @transaction.atomic
@@ -633,12 +662,10 @@ def points_take_back(
     earlier reversal)."""
     now = now or timezone.now()
     account = _account_locked(user.pk)
-    given = LedgerEntry.objects.filter(user_id=user.pk, kind=kind, source=source).first()
+    given = _row(user_id=user.pk, kind=kind, source=source)
     if given is None:
         return None
-    if (
-        done := LedgerEntry.objects.filter(user_id=user.pk, kind=K.REVERSE, source=source).first()
-    ) is not None:
+    if (done := _row(user_id=user.pk, kind=K.REVERSE, source=source)) is not None:
         return done
     entry = _debit(
         account,

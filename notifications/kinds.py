@@ -25,13 +25,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import dateformat
 
 from events.models import Event
 from events.templatetags.catalogue import money
 from loyalty import tiers
-from loyalty.models import LedgerEntry, Referral
+from loyalty.models import ExpiryNotice, LedgerEntry, Referral
 from loyalty.selectors_referrals import referral_display_name
 from notifications import links
 from orders.models import Adjustment, Order, Payment, Refund, Ticket
@@ -484,6 +485,38 @@ LOYALTY_TIER_CHANGED = register(
 )
 
 
+# --- Points expiring soon (loyalty.signals.points_expiring: once per batch, some days ahead) ---------------
+
+
+def load_points_expiring(stored: dict[str, Any]) -> Context:
+    """The notice: ``points`` (unspent when it was sent) that expire on ``expires_on`` ("3 March 2027", the
+    site's time zone, as on the account page); ``headline``: "120 points expire on 3 March 2027"."""
+    notice = ExpiryNotice.objects.get(pk=stored["notice_id"])
+    points, day = notice.points, dateformat.format(notice.expires_on, "j F Y")
+    verb = "expires" if points == 1 else "expire"
+    return {
+        "notice": notice,
+        "points": points,
+        "expires_on": day,
+        "headline": f"{points} point{'s' if points != 1 else ''} {verb} on {day}",
+        "validity_months": settings.LOYALTY_POINTS_EXPIRE_MONTHS,
+    }
+
+
+LOYALTY_POINTS_EXPIRING = register(
+    Kind(
+        key="loyalty_points_expiring",
+        template="points_expiring",
+        subject=lambda c: c["headline"],
+        title=lambda c: c["headline"],
+        body=lambda c: f"{c['headline']}: use them at checkout before then.",
+        load=load_points_expiring,
+        link=loyalty_page,
+        reason=REASON_LOYALTY,
+    )
+)
+
+
 # --- Waitlist (waitlist.signals: joined / a guest's confirmation link, an offer of freed seats, it lapsed) --
 
 REASON_WAITLIST = (
@@ -606,6 +639,51 @@ WAITLIST_OFFER_LAPSED = register(
             f"{c['order'].code}) were not paid in time and went to the next person in line."
         ),
         load=load_waitlist_offer,
+        link=event_page,
+        reason=REASON_WAITLIST,
+    )
+)
+
+
+def load_waitlist_closed(stored: dict[str, Any]) -> Context:
+    """The closed entry, its ticket type, event and venue, and ``offer``: the offer withdrawn with it (its
+    order was cancelled), or None."""
+    entry = WaitlistEntry.objects.select_related("ticket_type__event__venue").get(pk=stored["entry_id"])
+    event = entry.ticket_type.event
+    offer = (
+        WaitlistOffer.objects.filter(entry=entry, status=WaitlistOffer.Status.WITHDRAWN)
+        .select_related("order")
+        .first()
+    )
+    return {
+        "entry": entry,
+        "ticket_type": entry.ticket_type,
+        "event": event,
+        "venue": event.venue,
+        "offer": offer,
+    }
+
+
+def _closed_body(c: Context) -> str:
+    held = (
+        f" The tickets held for you (order {c['offer'].order.code}) were released; nothing was charged."
+        if c["offer"] is not None
+        else ""
+    )
+    return (
+        f"{c['event'].title} on {when(c['event'])} is cancelled, so its waitlist is closed: you are no "
+        f"longer in line for {_wanted(c)}.{held}"
+    )
+
+
+WAITLIST_CLOSED = register(
+    Kind(
+        key="waitlist_closed",
+        template="waitlist_closed",
+        subject=lambda c: f"Cancelled: {c['event'].title} on {short_when(c['event'])}, waitlist closed",
+        title=lambda c: f"{c['event'].title} is cancelled: waitlist closed",
+        body=_closed_body,
+        load=load_waitlist_closed,
         link=event_page,
         reason=REASON_WAITLIST,
     )

@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event, Venue
 from events.signals import event_cancelled, event_changed
-from loyalty.models import Referral
-from loyalty.signals import referral_rewarded, tier_changed
+from loyalty.models import ExpiryNotice, Referral
+from loyalty.signals import points_expiring, referral_rewarded, tier_changed
 from notifications import kinds
 from notifications.services import broadcast_create, notify, order_notify
 from orders.models import Order, Payment, Refund
@@ -29,7 +29,7 @@ from orders.signals import (
     payment_failed,
 )
 from waitlist.models import WaitlistEntry, WaitlistOffer
-from waitlist.signals import entry_joined, offer_created, offer_lapsed
+from waitlist.signals import entry_closed, entry_joined, offer_created, offer_lapsed
 
 
 def on_order_paid(sender: Any, order: Order, **kwargs: Any) -> None:
@@ -109,6 +109,16 @@ def on_tier_changed(sender: Any, user: User, old: str, new: str, **kwargs: Any) 
     )
 
 
+def on_points_expiring(sender: Any, notice: ExpiryNotice, **kwargs: Any) -> None:
+    # Once per batch: the user and the day their points expire (whoever announces it twice).
+    notify(
+        kind=kinds.LOYALTY_POINTS_EXPIRING.key,
+        reference=f"loyalty.points_expiring:{notice.user_id}:{notice.expires_on.isoformat()}",
+        user=notice.user,
+        context={"notice_id": notice.pk},
+    )
+
+
 # --- Waitlist (waitlist.signals, sent inside the waitlist's transactions; the emails go after commit) -----
 
 # A guest asking again before confirming gets the link again, at most once in this many seconds.
@@ -149,6 +159,18 @@ def on_waitlist_offer_lapsed(sender: Any, offer: WaitlistOffer, **kwargs: Any) -
     )
 
 
+def on_waitlist_entry_closed(sender: Any, entry: WaitlistEntry, **kwargs: Any) -> None:
+    # The event's cancellation broadcast reaches ticket holders only (paid orders): people in line and
+    # those whose offer was withdrawn hear it here, once per entry.
+    notify(
+        kind=kinds.WAITLIST_CLOSED.key,
+        reference=f"waitlist.WaitlistEntry:{entry.pk}:closed",
+        user=entry.user,
+        email=entry.email,
+        context={"entry_id": entry.pk},
+    )
+
+
 def connect() -> None:
     order_paid.connect(on_order_paid, dispatch_uid="notifications.order_paid")
     order_unfulfillable.connect(on_order_unfulfillable, dispatch_uid="notifications.order_unfulfillable")
@@ -159,6 +181,8 @@ def connect() -> None:
     event_cancelled.connect(on_event_cancelled, dispatch_uid="notifications.event_cancelled")
     referral_rewarded.connect(on_referral_rewarded, dispatch_uid="notifications.referral_rewarded")
     tier_changed.connect(on_tier_changed, dispatch_uid="notifications.tier_changed")
+    points_expiring.connect(on_points_expiring, dispatch_uid="notifications.points_expiring")
     entry_joined.connect(on_waitlist_entry_joined, dispatch_uid="notifications.waitlist_entry_joined")
     offer_created.connect(on_waitlist_offer_created, dispatch_uid="notifications.waitlist_offer_created")
     offer_lapsed.connect(on_waitlist_offer_lapsed, dispatch_uid="notifications.waitlist_offer_lapsed")
+    entry_closed.connect(on_waitlist_entry_closed, dispatch_uid="notifications.waitlist_entry_closed")

@@ -81,6 +81,11 @@ class HoldExtensionUsed(Conflict):
     default_message = "The hold on this order was already extended once."
 
 
+class HoldNotExtendable(Conflict):
+    code = "hold_not_extendable"
+    default_message = "The hold on this order cannot be extended."
+
+
 class HoldExpired(Conflict):
     code = "hold_expired"
     default_message = "The hold on this order has expired."

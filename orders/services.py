@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import membership_active
 from events.inventory import (
     inventory_release,
     inventory_reserve,
@@ -34,6 +33,7 @@ from events.inventory import (
     inventory_sell_direct,
 )
 from events.models import Event, TicketType
+from events.selectors import member_presale_admits, ticket_type_in_member_presale
 from orders.exceptions import (
     AdjustmentInvalid,
     HolderNamesInvalid,
@@ -52,6 +52,7 @@ from orders.exceptions import (
     SoldOut,
     TicketTypeUnknown,
 )
+from orders.holds import hold_extended_until
 from orders.models import Adjustment, Order, OrderEvent, OrderLine, Ticket
 from orders.selectors import order_shape_in_memory
 from orders.signals import (
@@ -302,14 +303,17 @@ def _check_sales_open(*, ticket_type: TicketType, now: datetime, buyer: User | N
         raise SalesClosed("This event is not on sale.", extra={**extra, "reason": "not_published"})
     if now >= event.starts_at:
         raise SalesClosed("This event has started.", extra={**extra, "reason": "event_started"})
-    if ticket_type.sales_start is not None and now < ticket_type.sales_start:
-        # Members' presale (issue 7): a buyer with an active membership may buy from member_presale_start.
-        # Only the window changes; seats are still taken by the same guarded reserve as for everyone.
-        presale = ticket_type.member_presale_start
-        if presale is None or now < presale or not membership_active(user=buyer, now=now):
-            reason = "members_only" if presale is not None and now >= presale else "not_started"
-            message = "Only members can buy during the presale." if reason == "members_only" else None
-            raise SalesClosed(message or "Sales have not started.", extra={**extra, "reason": reason})
+    # Members' presale: a buyer with an active membership may buy from member_presale_start (the rule lives
+    # in events.selectors). Only the window changes; seats are taken by the same guarded reserve.
+    if (
+        ticket_type.sales_start is not None
+        and now < ticket_type.sales_start
+        and not member_presale_admits(ticket_type=ticket_type, user=buyer, now=now)
+    ):
+        in_presale = ticket_type_in_member_presale(ticket_type=ticket_type, now=now)
+        reason = "members_only" if in_presale else "not_started"
+        message = "Only members can buy during the presale." if in_presale else "Sales have not started."
+        raise SalesClosed(message, extra={**extra, "reason": reason})
     if ticket_type.sales_end is not None and now >= ticket_type.sales_end:
         raise SalesClosed("Sales have ended.", extra={**extra, "reason": "ended"})
 
@@ -598,7 +602,8 @@ def order_extend_hold(*, order: Order, now: datetime | None = None) -> Order:
     near the end, but a buyer who knows they need longer may ask earlier; once per order bounds the total.
 
     A second request raises ``hold_extension_used``; an order that is not pending or whose hold has lapsed
-    raises ``hold_expired``. Writes an ``OrderEvent`` (pending -> pending, no deltas) for the audit.
+    raises ``hold_expired``; a limit (``orders.holds``) that leaves no time to add, ``hold_not_extendable``.
+    Writes an ``OrderEvent`` (pending -> pending, no deltas) for the audit.
     """
     now = now or timezone.now()
     locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -606,7 +611,9 @@ def order_extend_hold(*, order: Order, now: datetime | None = None) -> Order:
         raise HoldExpired(extra={"status": locked.status})
     if locked.hold_extended:
         raise HoldExtensionUsed()
-    locked.expires_at += timedelta(minutes=settings.ORDER_HOLD_EXTENSION_MINUTES)
+    # Capped by the limits higher apps put on holds (orders.holds: a waitlist offer's own expiry).
+    extension = timedelta(minutes=settings.ORDER_HOLD_EXTENSION_MINUTES)
+    locked.expires_at = hold_extended_until(order=locked, extension=extension)
     locked.hold_extended = True
     locked.save(update_fields=["expires_at", "hold_extended", "modified"])
     OrderEvent.objects.create(

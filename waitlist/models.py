@@ -8,7 +8,7 @@
 - ``WaitlistOffer``: freed seats held for an entry: a real pending ``orders.Order`` in the entrant's name
   (the seats are held through the normal inventory reserve) with its own expiry.
 - ``WaitlistAction``: append-only audit rows for staff moves (reorder, pause, resume, release to the
-  public, removal) and the lottery draw.
+  public, removal), the lottery draw and the closing of the line when the event is cancelled.
 
 Seats freed while people wait but fitting nobody yet (one seat freed, everyone wants two) are withheld in
 ``events.TicketType.withheld`` (a part of ``held``, audited by ``inventory_audit``); see
@@ -67,6 +67,7 @@ class WaitlistEntry(TimeStampedModel):
         LAPSED = "lapsed", "Lapsed"  # the offer expired unpaid
         DECLINED = "declined", "Declined"  # the entrant declined the offer (cancelled its order)
         LEFT = "left", "Left"  # left the line (or staff removed it)
+        CLOSED = "closed", "Closed (event cancelled)"  # the event was cancelled: nobody waits any more
 
     ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="waitlist_entries")
     user = models.ForeignKey(
@@ -104,8 +105,9 @@ class WaitlistEntry(TimeStampedModel):
                 name="waitlist_entry_one_active_per_user",
             ),
             models.CheckConstraint(
-                # In line means confirmed; a guest who never confirmed may still leave (status "left").
-                condition=Q(status__in=["unverified", "left"]) | Q(verified_at__isnull=False),
+                # In line means confirmed; a guest who never confirmed may still leave (status "left") or
+                # have the line closed under them (status "closed": the event was cancelled).
+                condition=Q(status__in=["unverified", "left", "closed"]) | Q(verified_at__isnull=False),
                 name="waitlist_entry_in_line_is_verified",
             ),
         ]
@@ -134,6 +136,7 @@ class WaitlistOffer(TimeStampedModel):
         ACCEPTED = "accepted", "Accepted"  # the order was paid
         LAPSED = "lapsed", "Lapsed"  # the hold expired: the seats went to the next entry
         DECLINED = "declined", "Declined"  # the entrant said no (the order was cancelled)
+        WITHDRAWN = "withdrawn", "Withdrawn"  # the event was cancelled (the order was cancelled)
 
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
     ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="waitlist_offers")
@@ -166,6 +169,10 @@ class WaitlistAction(models.Model):
         RESUME = "resume", "Resumed"
         RELEASE = "release", "Seats released to the public"  # paused, withheld seats back on sale
         LOTTERY_DRAW = "lottery_draw", "Lottery drawn"
+        CLOSE = (
+            "close",
+            "Closed (event cancelled)",
+        )  # an entry taken out of line, or the line's withheld seats
 
     waitlist = models.ForeignKey(Waitlist, on_delete=models.CASCADE, related_name="actions")
     entry = models.ForeignKey(

@@ -39,7 +39,7 @@ from waitlist.selectors_visitor import entry_list_for_visitor, offer_live_by_ent
 SESSION_KEY = "waitlist_entries"
 SESSION_MAX = 20
 # Ticket states (events.selectors.TicketState.code) for which the waitlist may have something to say.
-WAITLIST_STATES = frozenset({"sold_out", "not_yet"})
+WAITLIST_STATES = frozenset({"sold_out", "presale", "not_yet"})
 
 
 # --- the browser's entries ---------------------------------------------------------------------------

@@ -5,17 +5,19 @@
 - ``orders.signals.order_paid`` / ``order_expired`` / ``order_cancelled`` of an offer's order -> the offer is
   accepted / lapsed / declined (``services.offer_settle``); the seats a lapsed or declined offer freed
   were already offered to the next entry by the release above.
+- ``events.signals.event_cancelled`` -> the event's waitlists close in the cancelling transaction
+  (``services.waitlist_close_for_event``): offers withdrawn, entries closed, withheld seats released.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from events.models import TicketType
-from events.signals import inventory_released
+from events.models import Event, TicketType
+from events.signals import event_cancelled, inventory_released
 from orders.models import Order
 from orders.signals import order_cancelled, order_expired, order_paid
-from waitlist.services import offer_settle, waitlist_seats_released
+from waitlist.services import offer_settle, waitlist_close_for_event, waitlist_seats_released
 
 
 def on_inventory_released(sender: object, ticket_type_id: int, quantity: int, **kwargs: Any) -> None:
@@ -34,6 +36,10 @@ def on_order_cancelled(sender: object, order: Order, **kwargs: Any) -> None:
     offer_settle(order=order, outcome="cancelled")
 
 
+def on_event_cancelled(sender: object, event: Event, **kwargs: Any) -> None:
+    waitlist_close_for_event(event=event, actor=None)
+
+
 def connect() -> None:
     inventory_released.connect(
         on_inventory_released, sender=TicketType, dispatch_uid="waitlist.on_inventory_released"
@@ -41,3 +47,4 @@ def connect() -> None:
     order_paid.connect(on_order_paid, sender=Order, dispatch_uid="waitlist.on_order_paid")
     order_expired.connect(on_order_expired, sender=Order, dispatch_uid="waitlist.on_order_expired")
     order_cancelled.connect(on_order_cancelled, sender=Order, dispatch_uid="waitlist.on_order_cancelled")
+    event_cancelled.connect(on_event_cancelled, sender=Event, dispatch_uid="waitlist.on_event_cancelled")

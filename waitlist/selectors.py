@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from events.models import TicketType
+from orders.holds import HoldLimit
+from orders.models import Order
 from waitlist.exceptions import EntryNotFound, WaitlistTokenInvalid
 from waitlist.lottery import lottery_shuffle
 from waitlist.models import ACTIVE_STATUSES, Waitlist, WaitlistEntry, WaitlistOffer
@@ -290,3 +292,17 @@ def waitlist_lottery_replay(*, waitlist: Waitlist) -> bool:
         return False
     replayed = lottery_shuffle(entry_ids=list(waitlist.lottery_candidates), seed=waitlist.lottery_seed)
     return replayed == list(waitlist.lottery_order)
+
+
+def offer_hold_limit(order: Order) -> HoldLimit | None:
+    """The latest a waitlist offer's order may be held: the offer's own expiry (the next in line waits for
+    these seats). Registered with ``orders.holds`` (``WaitlistConfig.ready()``), so the checkout's one hold
+    extension cannot carry the order past it. None: the order is not an offer."""
+    until = WaitlistOffer.objects.filter(order_id=order.pk).values_list("expires_at", flat=True).first()
+    if until is None:
+        return None
+    return HoldLimit(
+        until=until,
+        message="These tickets were offered to you from the waitlist and are held only until the offer "
+        "ends (the next person in line is waiting for them): this hold cannot be extended.",
+    )

@@ -21,11 +21,16 @@ How freed seats reach the people in line (DESIGN.md sections 2.5 and 7):
 - **Paused** (staff): no offers, nobody new joins; seats freed meanwhile go on public sale; seats already
   withheld stay withheld until staff resume (a round runs) or release them to the public (which pauses).
 - **Closed**: when the ticket type is no longer on sale (event not published, started, sales ended), no
-  offers are made and withheld seats go back.
+  offers are made and withheld seats go back. When the event is **cancelled** (``events.signals.
+  event_cancelled``, inside the cancelling transaction), ``waitlist_close_for_event`` also ends the line:
+  live offers are withdrawn through the normal order cancel, every entry ends ``closed`` (audited), and
+  the entrants are told (``entry_closed``).
 - **Lottery** (``Event.waitlist_lottery``): entries in line before the ticket type's ``sales_start`` are put
   in a random order by a seeded draw (``random.Random(seed)`` over their ids, ascending), made once at the
   first round after sales open (or by staff) and recorded with its seed, so anyone can replay it
-  (``selectors.waitlist_lottery_replay``). Later entries queue behind them in order of joining.
+  (``selectors.waitlist_lottery_replay``). Later entries queue behind them in order of joining. Until
+  sales open, the seats the registered entries want (as many as are free) are withheld
+  (``_lottery_pool_sync``), so the public cannot buy them before that first round runs.
 
 Locks, always in this order: an order row (when an order is involved) -> the ticket type row -> the
 ``Waitlist`` row -> entries. Releases arrive with the ticket type row already locked by their UPDATE;
@@ -44,7 +49,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Sum
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import User
@@ -205,6 +211,8 @@ def entry_join(
             _enter_line(existing, tt=tt, now=now)
             existing.save()
             signals.entry_verified.send(sender=WaitlistEntry, entry=existing)
+            if _presale_lottery(tt, now):
+                _offer_round(tt=tt, waitlist=waitlist, now=now)  # the seats kept for the draw
             return existing
         raise WaitlistAlreadyJoined(extra={"entry_id": existing.pk})
     if waitlist.paused:
@@ -225,8 +233,9 @@ def entry_join(
         entry.status = E.UNVERIFIED
     entry.save()
     signals.entry_joined.send(sender=WaitlistEntry, entry=entry)
-    if entry.status == E.WAITING and tt.withheld:
-        _offer_round(tt=tt, waitlist=waitlist, now=now)  # withheld seats may fit the newcomer
+    if entry.status == E.WAITING and (tt.withheld or _presale_lottery(tt, now)):
+        # Withheld seats may fit the newcomer; before a lottery's sales open, seats are kept for them.
+        _offer_round(tt=tt, waitlist=waitlist, now=now)
     return entry
 
 
@@ -352,6 +361,8 @@ def _offer_round(*, tt: TicketType, waitlist: Waitlist, now: datetime) -> list[W
             inventory_unwithhold(ticket_type_id=tt.pk, quantity=pool)
         return []
     if _before_sales(tt, now):
+        if tt.event.waitlist_lottery:
+            _lottery_pool_sync(tt=tt)
         return []
     if tt.event.waitlist_lottery and waitlist.lottery_drawn_at is None and tt.sales_start is not None:
         _lottery_draw(tt=tt, waitlist=waitlist, actor=None, seed=None, now=now)
@@ -378,6 +389,23 @@ def _offer_round(*, tt: TicketType, waitlist: Waitlist, now: datetime) -> list[W
     return offers
 
 
+def _lottery_pool_sync(*, tt: TicketType) -> None:
+    """Before a lottery's sales open: withhold the seats the registered entries want (as many as are
+    free), no more. Sales opening does not wait for the first round (the beat sweep, up to a minute
+    later, or the next release) to draw the lottery and offer them: without this, the public could buy
+    them in between. With it, the public only ever sees the seats nobody registered for; the first round
+    offers the pool in the drawn order. Called from ``_offer_round`` (under its locks, counters fresh) on
+    every join, confirmation and leave before sales open, and by the sweep while seats are withheld."""
+    wanted = WaitlistEntry.objects.filter(ticket_type=tt, status=E.WAITING).aggregate(n=Sum("quantity"))["n"]
+    target = min(wanted or 0, _free_for_public(tt) + tt.withheld)
+    if target > tt.withheld:
+        inventory_withhold(ticket_type_id=tt.pk, quantity=target - tt.withheld)
+    elif target < tt.withheld:
+        inventory_unwithhold(ticket_type_id=tt.pk, quantity=tt.withheld - target)
+    tt.held += target - tt.withheld
+    tt.withheld = target
+
+
 def _offer_make(*, entry: WaitlistEntry, tt: TicketType, now: datetime) -> WaitlistOffer:
     expires_at = now + timedelta(minutes=settings.WAITLIST_OFFER_MINUTES)
     order = order_create_hold(
@@ -400,10 +428,12 @@ def _offer_make(*, entry: WaitlistEntry, tt: TicketType, now: datetime) -> Waitl
 
 
 # What an order's outcome means for the offer it carries, and for its entry.
-_OUTCOMES = {
+_OUTCOMES: dict[str, tuple[str, str, Signal | None]] = {
     "paid": (O.ACCEPTED, E.ACCEPTED, signals.offer_accepted),
     "expired": (O.LAPSED, E.LAPSED, signals.offer_lapsed),
     "cancelled": (O.DECLINED, E.DECLINED, signals.offer_declined),
+    # The order was cancelled because the event was (waitlist_close_for_event): nobody declined anything.
+    "withdrawn": (O.WITHDRAWN, E.CLOSED, None),
 }
 
 
@@ -415,22 +445,138 @@ def offer_settle(*, order: Order, outcome: str, now: datetime | None = None) -> 
 
     The freed seats of a lapsed or declined offer were already offered to the next entry by
     ``waitlist_seats_released`` (orders releases the seats before it announces the outcome).
+    An order cancelled while its event is cancelled (``waitlist_close_for_event``) withdraws the offer and
+    closes the entry instead (no signal here: the closing announces ``entry_closed``).
     """
     offer = WaitlistOffer.objects.filter(order_id=order.pk).select_related("entry").first()
     if offer is None:
         return None
-    offer_status, entry_status, signal = _OUTCOMES[outcome]
     movable = (O.LIVE, O.LAPSED) if outcome == "paid" else (O.LIVE,)
     if offer.status not in movable:
         return offer
+    if (
+        outcome == "cancelled"
+        and Event.objects.filter(pk=order.event_id, status=Event.Status.CANCELLED).exists()
+    ):
+        outcome = "withdrawn"
+    offer_status, entry_status, signal = _OUTCOMES[outcome]
     now = now or timezone.now()
     offer.status = offer_status
     offer.decided_at = now
     offer.save(update_fields=["status", "decided_at", "modified"])
-    WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=entry_status, modified=now)
+    closing = {"left_at": now} if entry_status == E.CLOSED else {}
+    WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=entry_status, modified=now, **closing)
     offer.entry.status = entry_status
-    signal.send(sender=WaitlistOffer, offer=offer)
+    if signal is not None:
+        signal.send(sender=WaitlistOffer, offer=offer)
     return offer
+
+
+# --- The event is cancelled ---------------------------------------------------------------------------
+
+CLOSE_REASON = "the event was cancelled"
+
+
+@transaction.atomic
+def waitlist_close_for_event(
+    *, event: Event, actor: User | None, reason: str = CLOSE_REASON, now: datetime | None = None
+) -> list[WaitlistEntry]:
+    """Close the waitlists of a cancelled event (``events.signals.event_cancelled``, inside the cancelling
+    transaction; the event row already says ``cancelled``). For each of its ticket types, in id order:
+
+    1. live offers are withdrawn: their pending orders are cancelled through ``orders.services.order_cancel``
+       (seats released; the round that release starts makes no offer, the event being closed) and
+       ``offer_settle`` ends each offer ``withdrawn`` and its entry ``closed``;
+    2. every entry still active (unverified, waiting, offered) ends ``closed``;
+    3. withheld seats are released.
+
+    Every closed entry gets a ``close`` audit row (with its rank in line), and each waitlist that closed
+    anything one more (entry-less, with the withheld seats released); ``entry_closed`` is sent for each
+    entry that was in line. Running it again finds nothing to close: a no-op. Returns the closed entries.
+    ``waitlist_closed`` if the event is not cancelled.
+    """
+    if not Event.objects.filter(pk=event.pk, status=Event.Status.CANCELLED).exists():
+        raise WaitlistClosed(
+            "Only a cancelled event's waitlists are closed.", extra={"reason": "not_cancelled"}
+        )
+    now = now or timezone.now()
+    closed: list[WaitlistEntry] = []
+    # Ticket types that ever had a waitlist (entries, offers and withheld seats all come with its row).
+    waitlists = Waitlist.objects.filter(ticket_type__event_id=event.pk).order_by("ticket_type_id")
+    for tt_id in list(waitlists.values_list("ticket_type_id", flat=True)):
+        closed += _waitlist_close(ticket_type_id=tt_id, actor=actor, reason=reason, now=now)
+    return closed
+
+
+def _withdraw_live_offers(*, ticket_type_id: int, actor: User | None, now: datetime) -> list[int]:
+    """Cancel the orders of the ticket type's live offers (each order's lock first); the entry ids."""
+    withdrawn = []
+    live = WaitlistOffer.objects.filter(ticket_type_id=ticket_type_id, status=O.LIVE).select_related("order")
+    for offer in live.order_by("pk"):
+        try:
+            order_cancel(
+                order=offer.order, actor=actor, reason=f"waitlist offer withdrawn: {CLOSE_REASON}", now=now
+            )
+        except OrderNotCancellable:
+            continue  # paid or lapsed meanwhile: offer_settle recorded that (a paid order is refunded)
+        withdrawn.append(offer.entry_id)
+    return withdrawn
+
+
+def _waitlist_close(
+    *, ticket_type_id: int, actor: User | None, reason: str, now: datetime
+) -> list[WaitlistEntry]:
+    # The pool before any offer is withdrawn: a withdrawn offer's release starts a round, which gives the
+    # pool back itself (the event is closed), in this transaction. Read unlocked (the order locks come
+    # first), for the audit row only; the seats are moved under the lock below or by that round.
+    pool_before = TicketType.objects.filter(pk=ticket_type_id).values_list("withheld", flat=True).first() or 0
+    withdrawn = _withdraw_live_offers(ticket_type_id=ticket_type_id, actor=actor, now=now)
+    tt, waitlist = _lock(ticket_type_id)
+    # An offer made between the read above and our lock (a round that began before the cancellation).
+    withdrawn += _withdraw_live_offers(ticket_type_id=ticket_type_id, actor=actor, now=now)
+    active = list(
+        WaitlistEntry.objects.filter(ticket_type=tt, status__in=ACTIVE_STATUSES)
+        .select_for_update()
+        .order_by("position", "id")
+    )
+    was_in_line = {e.pk for e in active if e.status != E.UNVERIFIED} | set(withdrawn)
+    ranks = {e.pk: n for n, e in enumerate((e for e in active if e.status == E.WAITING), start=1)}
+    for entry in active:
+        entry.status = E.CLOSED
+        entry.left_at = now
+        entry.modified = now
+    WaitlistEntry.objects.bulk_update(active, ["status", "left_at", "modified"])
+    closed = active + list(
+        WaitlistEntry.objects.filter(pk__in=withdrawn, status=E.CLOSED).exclude(pk__in=[e.pk for e in active])
+    )
+    tt.refresh_from_db(fields=["withheld"])
+    remaining = tt.withheld
+    if remaining:
+        inventory_unwithhold(ticket_type_id=tt.pk, quantity=remaining)
+        tt.withheld = 0
+    seats = max(pool_before, remaining) if withdrawn else remaining
+    if not closed and not seats:
+        return []
+    WaitlistAction.objects.bulk_create(
+        [
+            WaitlistAction(
+                waitlist=waitlist,
+                kind=A.CLOSE,
+                actor=actor,
+                created=now,
+                entry=entry,
+                reason=reason[:200],
+                from_position=ranks.get(entry.pk),
+            )
+            for entry in closed
+        ]
+    )
+    summary = f"{reason}: {len(closed)} entr{'y' if len(closed) == 1 else 'ies'} closed"
+    _action(waitlist=waitlist, kind=A.CLOSE, actor=actor, now=now, reason=summary, seats=seats)
+    for entry in closed:
+        if entry.pk in was_in_line:
+            signals.entry_closed.send(sender=WaitlistEntry, entry=entry)
+    return closed
 
 
 # --- The beat sweep -----------------------------------------------------------------------------------

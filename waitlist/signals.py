@@ -12,6 +12,9 @@ effects (email, inbox, Celery tasks) must wrap them in ``transaction.on_commit``
 - ``offer_lapsed`` (kwargs ``offer``): the offer's hold expired unpaid; its seats went to the next entry.
 - ``offer_declined`` (kwargs ``offer``): the entrant declined (or left the line with a live offer).
 - ``offer_accepted`` (kwargs ``offer``): the offer's order was paid (``order_paid`` already announced it).
+- ``entry_closed`` (kwargs ``entry``): the event was cancelled and the entry, which was in line (waiting, or
+  with an offer, now withdrawn: its order was cancelled), is ``closed``. Not sent for a guest who never
+  confirmed their email.
 """
 
 from django.dispatch import Signal
@@ -22,3 +25,4 @@ offer_created = Signal()
 offer_lapsed = Signal()
 offer_declined = Signal()
 offer_accepted = Signal()
+entry_closed = Signal()

@@ -55,8 +55,19 @@ class ArtistSummaryOutputSerializer(serializers.Serializer):
 class TicketStateOutputSerializer(serializers.Serializer):
     code = serializers.ChoiceField(
         read_only=True,
-        choices=["on_sale", "few_left", "almost_sold_out", "sold_out", "not_yet", "ended", "unavailable"],
-        help_text="What clients switch on.",
+        choices=[
+            "on_sale",
+            "few_left",
+            "almost_sold_out",
+            "sold_out",
+            "presale",
+            "not_yet",
+            "ended",
+            "unavailable",
+        ],
+        help_text="What clients switch on. `presale`: in the members' presale, not buyable by this caller "
+        "(members get the seat state instead, on an event's ticket types); everyone may buy from the public "
+        "`sales_start`. `not_yet`: sales (and any presale) have not started.",
     )
     # A declared field named like Field.label: DRF's metaclass moves it into _declared_fields.
     label = serializers.CharField(  # type: ignore[assignment]
@@ -119,11 +130,21 @@ class TicketTypeOutputSerializer(serializers.Serializer):
     all_in_price = money(read_only=True, help_text="Price + fee: what a ticket costs.")
     currency = serializers.CharField(read_only=True)
     max_per_order = serializers.IntegerField(read_only=True)
-    sales_start = serializers.DateTimeField(read_only=True, allow_null=True)
+    sales_start = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When everyone may buy; null: once published."
+    )
     sales_end = serializers.DateTimeField(read_only=True, allow_null=True)
-    state = serializers.SerializerMethodField()
+    member_presale_start = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When members may start buying, before `sales_start` (the members' presale); null: none.",
+    )
+    state = serializers.SerializerMethodField(help_text="The state for the caller (see `can_buy`).")
     available = serializers.SerializerMethodField(help_text="Seats left right now.")
-    can_buy = serializers.SerializerMethodField(help_text="Whether it can be bought right now.")
+    can_buy = serializers.SerializerMethodField(
+        help_text="Whether the caller can buy it right now: during the members' presale, true for a caller "
+        "with an active membership only."
+    )
 
     def _state(self, ticket_type: TicketType) -> TicketState:
         states: Mapping[int, TicketState] = self.context["states"]

@@ -47,7 +47,7 @@ from events.selectors import (
     event_list_for_venue,
     event_list_public,
     genre_list,
-    ticket_type_state,
+    ticket_type_states_for_user,
     venue_get,
 )
 from events.services import event_create, event_delete, event_update
@@ -78,11 +78,10 @@ def _event_detail_response(*, request: Request, slug: str, status_code: int = st
     event = event_get_for_page(slug=slug, user=request.user)
     if event is None:
         raise NotFound("No event with this slug.")
-    now = timezone.now()
-    states = {
-        ticket_type.pk: ticket_type_state(ticket_type=ticket_type, event=event, now=now)
-        for ticket_type in event.ticket_types.all()
-    }
+    # Per caller: in a members' presale, members see those ticket types buyable (Cache-Control is private).
+    states = ticket_type_states_for_user(
+        ticket_types=event.ticket_types.all(), event=event, user=request.user, now=timezone.now()
+    )
     data = EventDetailOutputSerializer(event, context={"request": request, "states": states}).data
     response = Response(data, status=status_code)
     response["Cache-Control"] = AVAILABILITY_CACHE_CONTROL
@@ -110,8 +109,11 @@ def _event_detail_response(*, request: Request, slug: str, status_code: int = st
     retrieve=extend_schema(
         operation_id="events_retrieve",
         summary="One event",
-        description="Lineup, venue, genres and ticket types with their live state. Drafts: their organizer's "
-        "staff only (404 for everybody else).",
+        description="Lineup, venue, genres and ticket types with their live state, for the caller: during a "
+        "ticket type's members' presale (`member_presale_start` to `sales_start`) a caller with an active "
+        "membership gets its seat state with `can_buy: true`, anyone else the state `presale` "
+        "(`can_buy: false`; everyone may buy from `sales_start`). Drafts: their organizer's staff only "
+        "(404 for everybody else).",
         parameters=[EVENT_SLUG],
         responses={200: EventDetailOutputSerializer},
     ),

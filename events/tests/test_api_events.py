@@ -324,6 +324,7 @@ def test_detail_has_lineup_venue_genres_and_ticket_types_with_state() -> None:
         "max_per_order": 6,
         "sales_start": None,
         "sales_end": None,
+        "member_presale_start": None,
         "state": {"code": "on_sale", "label": "On sale"},
         "available": 100,
         "can_buy": True,

@@ -524,6 +524,20 @@ NOTIFICATIONS_OUTBOX_STALE_SECONDS = env.int("NOTIFICATIONS_OUTBOX_STALE_SECONDS
 NOTIFICATIONS_EMAIL_QUEUE = env.str("NOTIFICATIONS_EMAIL_QUEUE", default="")
 NOTIFICATIONS_HOLD_WARNING_MINUTES = env.int("NOTIFICATIONS_HOLD_WARNING_MINUTES", default=5)
 NOTIFICATIONS_REMINDER_HOURS = env.int("NOTIFICATIONS_REMINDER_HOURS", default=24)
+# The outbox's safety net (a dead worker's or a lost task's messages), the "5 more minutes" warning of a
+# hold, and the reminder before doors open: without these three, the last two are never sent.
+CELERY_BEAT_SCHEDULE["notifications-outbox-requeue-stale"] = {
+    "task": "notifications.outbox_requeue_stale",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notifications-holds-warn-expiring"] = {
+    "task": "notifications.holds_warn_expiring",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notifications-reminders-send-due"] = {
+    "task": "notifications.reminders_send_due",
+    "schedule": 300.0,
+}
 
 # --- Loyalty (points ledger, tiers, redemption; loyalty/services.py) --------------------------------------
 
@@ -547,6 +561,10 @@ LOYALTY_REDEEM_MAX_SHARE = env.str("LOYALTY_REDEEM_MAX_SHARE", default="0.5")
 LOYALTY_POINTS_EXPIRE_MONTHS = env.int("LOYALTY_POINTS_EXPIRE_MONTHS", default=12)
 LOYALTY_EXPIRY_WARNING_DAYS = env.int("LOYALTY_EXPIRY_WARNING_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["loyalty-points-expire-due"] = {"task": "loyalty.points_expire_due", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["loyalty-points-expiry-warn-due"] = {
+    "task": "loyalty.points_expiry_warn_due",
+    "schedule": 3600.0,
+}
 
 # --- Referrals (loyalty/services_referrals.py) -------------------------------------------------------------
 

@@ -253,6 +253,9 @@ def test_staff_adjust_points_in_the_admin():
 
     client.post(url, {"points": "-61", "reason": "Too much"})
     assert balance(buyer) == 60  # refused: a message, nothing written
+    page = client.get(reverse("admin:loyalty_loyaltyaccount_change", args=[account.pk])).content.decode()
+    assert "<td>-40</td><td>Adjustment by staff</td>" in page  # the latest movements, each row shown
+    assert "<td>Duplicate order</td>" in page
     assert client.get(reverse("admin:loyalty_ledgerentry_changelist")).status_code == 200
 
 

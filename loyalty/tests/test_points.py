@@ -352,3 +352,40 @@ def test_audit_finds_injected_drift_and_the_command_fails():
     with pytest.raises(SystemExit) as exit_:
         call_command("loyalty_audit", stdout=StringIO(), stderr=StringIO())
     assert exit_.value.code == 1
+
+
+# --- One ledger write -------------------------------------------------------------------------------------
+
+
+def test_every_kind_of_movement_goes_through_the_one_ledger_write(monkeypatch):
+    """Each service moves points through ``services._entry`` (the row and the cached balance together): a
+    movement that built its own row would leave a row this count does not see."""
+    written: list[tuple[str, int]] = []
+    entry = services._entry
+
+    def counting(account, **kwargs):
+        written.append((kwargs["kind"], kwargs["points"]))
+        return entry(account, **kwargs)
+
+    monkeypatch.setattr(services, "_entry", counting)
+    start = timezone.now()
+    buyer = buyer_with_points(1000)  # adjust +
+    tt = priced_ticket_type("20.00")
+    order = place_order(tt, 2, buyer=buyer)
+    order = services.points_redeem(user=buyer, order=order, points=600)  # redeem
+    order = services.points_redeem(user=buyer, order=order, points=400)  # redeem_return + redeem
+    order_refund(order=_card_paid(order), actor=None)  # earn; reverse + redeem_return
+    second = place_order(tt, 1, buyer=buyer)
+    services.points_redeem(user=buyer, order=second, points=100)  # redeem
+    order_cancel(order=second, actor=None)  # redeem_return
+    services.points_adjust(user=buyer, points=-10, reason="Typo", actor=None)  # adjust -
+    friend = buyer_with_points()
+    services.points_award(user=friend, points=50, kind=K.REFERRAL, source="referral:1", description="Hi")
+    services.points_take_back(user=friend, kind=K.REFERRAL, source="referral:1", description="Bye")
+    services.points_award(user=friend, points=5, kind=K.REFERRAL, source="referral:2", description="Hi")
+    services.points_expire_due(now=start + timedelta(days=400))  # expire
+
+    kinds = {kind for kind, _ in written}
+    assert kinds == {K.ADJUST, K.REDEEM, K.REDEEM_RETURN, K.EARN, K.REVERSE, K.REFERRAL, K.EXPIRE}
+    assert sorted(written) == sorted(LedgerEntry.objects.values_list("kind", "points"))
+    assert ledger_audit() == []

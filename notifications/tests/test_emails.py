@@ -334,10 +334,11 @@ def test_every_kind_renders_a_subject_text_and_html() -> None:
         "event_reminder": {"order_id": paid.pk},
     }
     # Loyalty's kinds name no event: each is rendered by its own tests (referral_rewarded in
-    # test_referral_messages.py, loyalty_tier_changed in test_tier_notification.py). The waitlist's need an
-    # entry or an offer: notifications/tests/test_waitlist_messages.py renders each.
-    own_tests = {"referral_rewarded", "loyalty_tier_changed"}
-    own_tests |= {"waitlist_joined", "waitlist_offer", "waitlist_offer_lapsed"}
+    # test_referral_messages.py, loyalty_tier_changed in test_tier_notification.py, loyalty_points_expiring
+    # in test_points_expiring_messages.py). The waitlist's need an entry or an offer:
+    # notifications/tests/test_waitlist_messages.py renders each.
+    own_tests = {"referral_rewarded", "loyalty_tier_changed", "loyalty_points_expiring"}
+    own_tests |= {"waitlist_joined", "waitlist_offer", "waitlist_offer_lapsed", "waitlist_closed"}
     assert set(contexts) == set(kinds.REGISTRY) - own_tests  # a new kind gets a line here
     for key, context in contexts.items():
         outbox = OutboxEmail.objects.create(

@@ -187,6 +187,7 @@ def test_every_waitlist_kind_renders_a_subject_text_and_html(event: Any, guest: 
         "waitlist_joined": {"entry_id": entry.pk},
         "waitlist_offer": {"order_id": offer.order_id, "offer_id": offer.pk},
         "waitlist_offer_lapsed": {"order_id": offer.order_id, "offer_id": offer.pk},
+        "waitlist_closed": {"entry_id": entry.pk},
     }
     for key, context in contexts.items():
         outbox = OutboxEmail.objects.create(

@@ -1,16 +1,18 @@
-"""The ticket quantity form, for the event page: ``{% load checkout %}{% buy_form page %}``."""
+"""The ticket quantity form, for the event page: ``{% load checkout %}{% buy_form page %}``; and whether the
+checkout page may offer the hold extension (``hold_extension_refused``)."""
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from django import template
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.selectors import membership_active
-from events.pages import EventPage, TicketRow
+from events.pages import EventPage
+from events.selectors import ticket_type_states_for_user
 from orders.forms import BuyForm
+from orders.holds import HoldLimit, order_hold_extension_refused
+from orders.models import Order
 
 register = template.Library()
 
@@ -18,16 +20,21 @@ register = template.Library()
 @register.inclusion_tag("orders/_buy_form.html", takes_context=True)
 def buy_form(context: template.Context, page: EventPage) -> dict[str, Any]:
     request = context["request"]
-    # Members' presale (issue 7): ticket types members may buy before everyone else. Shown to all (the
-    # guest form is cached: it depends on the rows only); a signed-in member gets them in the form.
-    now = timezone.now()
-    presale = [row for row in page.tickets if _in_presale(row, now)]
-    member = bool(presale) and request.user.is_authenticated and membership_active(user=request.user, now=now)
+    # Members' presale (issue 7): ticket types members may buy before everyone else, in the state
+    # "presale" for all (the guest form is cached: it depends on the rows only). A signed-in member gets
+    # them buyable in the form: their state for this user (events.selectors, where the rule lives).
+    presale = [row for row in page.tickets if row.state.code == "presale"]
     rows = page.tickets
-    if member:
-        rows = [
-            replace(row, state=replace(row.state, can_buy=True)) if row in presale else row for row in rows
-        ]
+    member = False
+    if presale and request.user.is_authenticated:
+        states = ticket_type_states_for_user(
+            ticket_types=[row.ticket_type for row in presale],
+            event=page.event,
+            user=request.user,
+            now=timezone.now(),
+        )
+        member = any(state.can_buy for state in states.values())
+        rows = [replace(row, state=states[row.ticket_type.pk]) if row in presale else row for row in rows]
     form = BuyForm.for_page(rows=rows, event_slug=page.event.slug, guest=not request.user.is_authenticated)
     return {
         "form": form,
@@ -40,12 +47,8 @@ def buy_form(context: template.Context, page: EventPage) -> dict[str, Any]:
     }
 
 
-def _in_presale(row: TicketRow, now: datetime) -> bool:
-    ticket_type = row.ticket_type
-    return (
-        row.state.code == "not_yet"
-        and row.state.available > 0
-        and ticket_type.member_presale_start is not None
-        and ticket_type.sales_start is not None
-        and ticket_type.member_presale_start <= now < ticket_type.sales_start
-    )
+@register.simple_tag
+def hold_extension_refused(order: Order) -> HoldLimit | None:
+    """``{% hold_extension_refused order as refused %}``: the limit that leaves the hold no time to add
+    (a waitlist offer's), to say why instead of offering the extension; None otherwise."""
+    return order_hold_extension_refused(order=order)

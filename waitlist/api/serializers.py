@@ -57,7 +57,7 @@ class WaitlistEntryOutputSerializer(serializers.Serializer):
         choices=WaitlistEntry.Status.choices,
         read_only=True,
         help_text="`waiting` (in line), `offered` (see `offer`), `unverified` (a guest's unconfirmed email), "
-        "or, once it is over, `accepted`, `lapsed`, `declined`, `left`.",
+        "or, once it is over, `accepted`, `lapsed`, `declined`, `left`, `closed` (the event was cancelled).",
     )
     position = serializers.IntegerField(
         source="rank",

@@ -103,8 +103,8 @@ def _entry_data(entry: WaitlistEntry) -> dict[str, object]:
         description=(
             "Leave the line (one call). An entry with a live offer declines it: its order is cancelled and "
             "the seats go to the next in line. Leaving an entry already left: 204 again. An entry that "
-            "ended otherwise (`accepted`, `lapsed`, `declined`): 409 `waitlist_entry_not_active` with "
-            "`entry_status`. Another user's entry: 404 `waitlist_entry_not_found`."
+            "ended otherwise (`accepted`, `lapsed`, `declined`, `closed`): 409 `waitlist_entry_not_active` "
+            "with `entry_status`. Another user's entry: 404 `waitlist_entry_not_found`."
         ),
         tags=["waitlist"],
         parameters=[ENTRY_ID],
