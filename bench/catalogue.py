@@ -134,6 +134,14 @@ def database_recreate(args: argparse.Namespace, *, drop_only: bool = False) -> N
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.database)))
 
 
+# Production settings refuse to start without Stripe keys (orders.checks); the benchmarks never call Stripe,
+# so well-formed test-mode keys that lead nowhere are enough.
+STRIPE_ENV = {
+    "STRIPE_SECRET_KEY": "sk_test_" + "BenchmarkNeverCallsStripe0000",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_" + "BenchmarkNeverCallsStripe0000",
+}
+
+
 def manage(env: dict[str, str], *command: str) -> float:
     started = time.monotonic()
     # The seed's progress lines go to our stderr, keeping stdout for the one JSON line.
@@ -408,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         # No collectstatic here: the pages are measured, not the static files (see README).
         "DJANGO_STATIC_MANIFEST": "false",
+        **STRIPE_ENV,
         "LOG_FORMAT": "json",
         "DJANGO_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",

@@ -261,7 +261,6 @@ def points_for_amount(*, amount: Decimal, user: User, tier: str, now: datetime) 
     return int(raw.to_integral_value(rounding=ROUND_DOWN))
 
 
-@transaction.atomic
 def points_earn_for_order(*, order: Order, now: datetime | None = None) -> LedgerEntry | None:
     """The buyer earns points for a paid order (``order_paid``): the money paid (total after discounts) times
     the rate and multipliers, valid ``LOYALTY_POINTS_EXPIRE_MONTHS``. Once per order: asked again, the first
@@ -272,13 +271,20 @@ def points_earn_for_order(*, order: Order, now: datetime | None = None) -> Ledge
     zero like a reversal. The tier is recomputed; a change is announced.
     """
     if order.buyer_id is None or (order.total <= 0 and order.discount_total <= 0):
-        return None  # no query for guests and free orders (a flash sale of free tickets pays nothing here)
+        # Guests and free orders: not a query, not even a savepoint (a flash sale of free tickets pays
+        # nothing here).
+        return None
+    return _points_earn_for_order(order=order, buyer_id=order.buyer_id, now=now)
+
+
+@transaction.atomic
+def _points_earn_for_order(*, order: Order, buyer_id: int, now: datetime | None) -> LedgerEntry | None:
     now = now or timezone.now()
-    account = _account_locked(order.buyer_id)
+    account = _account_locked(buyer_id)
     if order.discount_total > 0:
         _redemption_retake(account, order=order, now=now)
     source = f"order:{order.code}"
-    if (entry := _row(user_id=order.buyer_id, kind=K.EARN, source=source)) is not None:
+    if (entry := _row(user_id=buyer_id, kind=K.EARN, source=source)) is not None:
         return entry
     points = points_for_amount(amount=order.total, user=account.user, tier=account.tier, now=now)
     if points <= 0:

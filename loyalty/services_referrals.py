@@ -194,13 +194,17 @@ def referral_discount_apply(*, user: User, order: Order, now: datetime | None = 
 # --- Rewarding the first paid order ----------------------------------------------------------------------
 
 
-@transaction.atomic
 def referral_order_paid(*, order: Order, now: datetime | None = None) -> Referral | None:
     """``order_paid``: if ``order`` is its buyer's first paid order with money to pay and they were referred,
     it becomes the referral's order and the rewards are decided (or, paid through Stripe, decided when its
     charge is known). Returns the referral (``None``: not a referee)."""
     if order.buyer_id is None or order.total <= 0:
-        return None
+        return None  # guests and free orders: no query, no savepoint
+    return _referral_order_paid(order=order, now=now)
+
+
+@transaction.atomic
+def _referral_order_paid(*, order: Order, now: datetime | None) -> Referral | None:
     referral = Referral.objects.select_for_update().filter(referee_id=order.buyer_id).first()
     if referral is None or referral.status != S.SIGNED_UP:
         return referral

@@ -35,7 +35,9 @@ from loyalty import tiers
 from loyalty.models import ExpiryNotice, LedgerEntry, Referral
 from loyalty.selectors_referrals import referral_display_name
 from notifications import links
+from orders.holds import order_hold_extension_refused
 from orders.models import Adjustment, Order, Payment, Refund, Ticket
+from orders.selectors import order_rows_in_memory
 from waitlist import signing as waitlist_signing
 from waitlist.models import WaitlistEntry, WaitlistOffer
 from waitlist.selectors import entry_rank
@@ -135,6 +137,33 @@ def load_order(stored: dict[str, Any]) -> Context:
         "lines": list(order.lines.select_related("ticket_type").order_by("id")),
         "tickets": tickets,
     }
+
+
+def order_context_in_memory(order: Order) -> Context | None:
+    """``load_order``'s context built from an order whose lines and tickets are in memory (a new order), so
+    its inbox entry costs no query beyond the venue; None when they are not (then the loader reads them)."""
+    rows = order_rows_in_memory(order=order)
+    if rows is None:
+        return None
+    lines, tickets = rows
+    return {
+        "order": order,
+        "event": order.event,
+        "venue": order.event.venue,
+        "lines": sorted(lines, key=lambda line: line.pk),
+        "tickets": sorted(
+            (ticket for ticket in tickets if ticket.status != Ticket.Status.VOID), key=lambda t: t.pk
+        ),
+    }
+
+
+def load_order_hold(stored: dict[str, Any]) -> Context:
+    """``load_order`` and whether the buyer may still extend the hold (once, and not past a limit such as
+    a waitlist offer's end: ``orders.holds``)."""
+    context = load_order(stored)
+    order = context["order"]
+    context["extendable"] = not order.hold_extended and order_hold_extension_refused(order=order) is None
+    return context
 
 
 def load_payment(stored: dict[str, Any]) -> Context:
@@ -253,7 +282,7 @@ HOLD_EXPIRING = register(
             f"Order {c['order'].code}: pay before {clock(c['event'], c['order'].expires_at)} "
             f"or the seats for {c['event'].title} go back on sale."
         ),
-        load=load_order,
+        load=load_order_hold,
         link=order_page("checkout"),
     )
 )

@@ -33,7 +33,7 @@ from waitlist.signals import entry_closed, entry_joined, offer_created, offer_la
 
 
 def on_order_paid(sender: Any, order: Order, **kwargs: Any) -> None:
-    order_notify(kind=kinds.ORDER_CONFIRMED.key, order=order)
+    order_notify(kind=kinds.ORDER_CONFIRMED.key, order=order, loaded=kinds.order_context_in_memory(order))
 
 
 def on_order_unfulfillable(sender: Any, order: Order, **kwargs: Any) -> None:

@@ -40,6 +40,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event
 from events.signals import holder_notices_progress_key
+from grasshopper.lib.db import insert_unless_exists
 from grasshopper.lib.exceptions import Conflict
 from grasshopper.lib.progress import progress_set
 from notifications import kinds
@@ -69,7 +70,7 @@ def order_reference(order: Order) -> str:
 # --- notify -------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the caller's transaction: whatever fails here fails the fact too
 def notify(
     *,
     kind: str,
@@ -80,6 +81,7 @@ def notify(
     link: str = "",
     title: str = "",
     body: str = "",
+    loaded: kinds.Context | None = None,
 ) -> OutboxEmail | None:
     """Tell ``user`` (inbox) and ``email`` (or the user's address) about ``reference`` with a message of
     ``kind``, in the caller's transaction. Returns the outbox row (None when no email is due).
@@ -89,41 +91,48 @@ def notify(
       has no preference to switch off). Sent by a task after the caller's transaction commits.
     - The inbox: with ``user``, one ``Notification`` per (user, kind, reference); ``title``, ``body`` and the
       site-relative ``link`` default to the kind's.
-    ``context`` holds ids (e.g. ``{"order_id": 1}``) the kind's loader turns into the template context.
+    ``context`` holds ids (e.g. ``{"order_id": 1}``) the kind's loader turns into the template context;
+    ``loaded`` is that template context when the caller already has its rows in memory (a new order), so
+    the inbox's title and body cost no query. Each row is one ``INSERT ... ON CONFLICT DO NOTHING``.
     """
     spec = kinds.get(kind)
     context = context or {}
-    loaded: dict[str, Any] = {}
+    content: kinds.Context = dict(loaded or {})
 
-    def content() -> dict[str, Any]:
-        if not loaded:
-            loaded.update(spec.load(context))
-        return loaded
+    def load() -> kinds.Context:
+        if not content:
+            content.update(spec.load(context))
+        return content
 
     outbox = None
     to = (email or (user.email if user is not None else "") or "").strip()
     if to and _may_email(kind=spec, user=user):
-        outbox, created = OutboxEmail.objects.get_or_create(
-            kind=kind, reference=reference, to=to, defaults={"user": user, "context": context}
-        )
-        if created:
+        outbox = OutboxEmail(kind=kind, reference=reference, to=to, user=user, context=context)
+        if insert_unless_exists(outbox):
             transaction.on_commit(partial(_enqueue_send, outbox.pk), robust=True)
+        else:
+            outbox = OutboxEmail.objects.get(kind=kind, reference=reference, to=to)
     if user is not None:
-        Notification.objects.get_or_create(
-            user=user,
-            kind=kind,
-            reference=reference,
-            defaults={
-                "title": lambda: (title or spec.title(content()))[:200],
-                "body": lambda: body or spec.body(content()),
-                "link": lambda: (link or spec.link(content(), False))[:500],
-            },
+        insert_unless_exists(
+            Notification(
+                user=user,
+                kind=kind,
+                reference=reference,
+                title=(title or spec.title(load()))[:200],
+                body=body or spec.body(load()),
+                link=(link or spec.link(load(), False))[:500],
+            )
         )
     return outbox
 
 
 def order_notify(
-    *, kind: str, order: Order, reference: str = "", context: dict[str, Any] | None = None
+    *,
+    kind: str,
+    order: Order,
+    reference: str = "",
+    context: dict[str, Any] | None = None,
+    loaded: kinds.Context | None = None,
 ) -> OutboxEmail | None:
     """``notify`` the buyer of ``order`` (their inbox when signed in, and the order's email address)."""
     return notify(
@@ -132,6 +141,7 @@ def order_notify(
         user=order.buyer,
         email=order.email,
         context={"order_id": order.pk, **(context or {})},
+        loaded=loaded,
     )
 
 

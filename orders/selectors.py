@@ -47,6 +47,15 @@ def order_shape_in_memory(*, order: Order, lines: list[OrderLine], tickets: list
     order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
+def order_rows_in_memory(*, order: Order) -> tuple[list[OrderLine], list[Ticket]] | None:
+    """The lines and tickets ``order_shape_in_memory`` gave ``order`` (or a prefetch loaded), in id order;
+    None when they are not in memory and reading them would cost queries."""
+    cache = getattr(order, "_prefetched_objects_cache", {})
+    if "lines" not in cache or "tickets" not in cache:
+        return None
+    return list(cache["lines"]), list(cache["tickets"])
+
+
 def order_get_by_code(*, code: str) -> Order:
     """The order with this code, lines, tickets, event and venue loaded (staff and webhooks: no owner
     check); raises ``order_not_found``."""

@@ -242,9 +242,9 @@ def order_create_or_replay(
     take = inventory_sell_direct if free else inventory_reserve
     for tt_id in sorted(wanted):
         _reserve_reclaiming_expired(ticket_type_id=tt_id, quantity=wanted[tt_id], now=now, take=take)
-    if free:
-        order_paid.send(sender=Order, order=order)
     order_shape_in_memory(order=order, lines=order_lines, tickets=tickets)
+    if free:
+        order_paid.send(sender=Order, order=order, born_paid=True)
     return OrderCreateResult(order=order, created=True)
 
 

@@ -4,7 +4,9 @@ All are sent INSIDE the transaction that made the change, after it is written: a
 rows (loyalty points, waitlist) commits or rolls back with the order, and a receiver with side effects
 (email, Celery tasks) must wrap them in ``transaction.on_commit``.
 
-- ``order_paid`` (kwargs ``order``): the order moved to ``paid`` and its tickets exist.
+- ``order_paid`` (kwargs ``order``, ``born_paid``): the order moved to ``paid`` and its tickets exist.
+  ``born_paid`` is True for an order created paid in this very transaction (a free order): nothing else
+  can refer to it yet, and its lines and tickets are in memory (``orders.selectors.order_rows_in_memory``).
 - ``order_unfulfillable`` (kwargs ``order``): money arrived for an order whose seats are gone
   (``paid_unfulfillable``, no tickets); it is refunded automatically or queued for staff.
 - ``order_expired`` (kwargs ``order``): a pending order's hold lapsed, its seats were released.

@@ -24,7 +24,9 @@ def on_inventory_released(sender: object, ticket_type_id: int, quantity: int, **
     waitlist_seats_released(ticket_type_id=ticket_type_id, quantity=quantity)
 
 
-def on_order_paid(sender: object, order: Order, **kwargs: Any) -> None:
+def on_order_paid(sender: object, order: Order, born_paid: bool = False, **kwargs: Any) -> None:
+    if born_paid:
+        return  # created paid in this transaction (a free order): no offer can carry it; no query
     offer_settle(order=order, outcome="paid")
 
 

@@ -1,11 +1,17 @@
 """Mobile clients: allauth headless "app" sign-in gives a session token; /api/v1/me/ answers with it."""
 
 import json
+from importlib import import_module
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import PASSWORD, UserFactory, VerifiedUserFactory
 
@@ -111,3 +117,25 @@ def test_me_is_in_the_schema() -> None:
     assert operation["operationId"] == "me_retrieve"
     assert {"SessionToken": []} in operation["security"]
     assert schema["components"]["securitySchemes"]["SessionToken"]["name"] == "X-Session-Token"
+
+
+def test_a_token_of_an_expired_session_is_rejected() -> None:
+    VerifiedUserFactory(email="expired@example.com")
+    token = app_login("expired@example.com").json()["meta"]["session_token"]
+    Session.objects.filter(session_key=token).update(expire_date=timezone.now())
+    caches["default"].clear()  # cached_db: the copy in the cache would outlive the row's expiry a while
+
+    assert me(**{"X-Session-Token": token}).status_code == 401
+
+
+def test_a_token_costs_one_read_of_the_session_store() -> None:
+    """accounts.api.tokens.SessionTokenStrategy: allauth's own asks ``exists()`` first, then loads."""
+    VerifiedUserFactory(email="one.read@example.com")
+    token = app_login("one.read@example.com").json()["meta"]["session_token"]
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    with (
+        mock.patch.object(store, "exists", autospec=True, side_effect=store.exists) as exists,
+        mock.patch.object(store, "load", autospec=True, side_effect=store.load) as load,
+    ):
+        assert me(**{"X-Session-Token": token}).status_code == 200
+    assert (exists.call_count, load.call_count) == (0, 1)

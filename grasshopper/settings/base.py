@@ -224,6 +224,8 @@ ACCOUNT_RATE_LIMITS = {
 # tokens rather than DRF tokens: see the docstring of accounts/api/views.py.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app", "browser")
+# One read of the session store per API call instead of allauth's two (accounts/api/tokens.py).
+HEADLESS_TOKEN_STRATEGY = "accounts.api.tokens.SessionTokenStrategy"  # noqa: S105 # nosec B105 - a class path
 
 # --- Internationalisation and time ----------------------------------------------------------------------
 

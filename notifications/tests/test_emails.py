@@ -31,6 +31,8 @@ from notifications.tests.outbox_helpers import (
     paid_order,
     ticket_type_for,
 )
+from orders import holds
+from orders.holds import HoldLimit, hold_limit_register
 from orders.models import Order, Payment, Refund
 from orders.signing import guest_token_check
 from orders.tests.factories import place_order
@@ -366,3 +368,27 @@ def test_inbox_entries_use_the_kinds_title_and_body() -> None:
     )
     order_notify(kind="order_confirmed", order=order)  # announced again: still one entry
     assert Notification.objects.filter(user=buyer).count() == 1
+
+
+def test_the_hold_warning_offers_the_extension_only_when_the_buyer_can_still_take_it() -> None:
+    pending = place_order(ticket_type_for(event_at(STARTS)), 1)
+
+    def warning() -> str:
+        OutboxEmail.objects.filter(kind="hold_expiring").delete()
+        outbox = OutboxEmail.objects.create(
+            kind="hold_expiring", reference="test:hold", to="a@example.com", context={"order_id": pending.pk}
+        )
+        return str(email_build(outbox=outbox).body)
+
+    assert "extend the hold once" in warning()
+    # A rule such as the waitlist's (an offer's order never outlives the offer) leaves no time to add.
+    hold_limit_register(
+        key="test.no_time",
+        rule=lambda order: HoldLimit(until=order.expires_at, message="Offer ends") if order.pk else None,
+    )
+    try:
+        assert "extend" not in warning()
+    finally:
+        holds._RULES.pop("test.no_time", None)
+    Order.objects.filter(pk=pending.pk).update(hold_extended=True)
+    assert "extend" not in warning()
