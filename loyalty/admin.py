@@ -281,9 +281,13 @@ class ReferralAdmin(SuperuserOnlyReadOnly, ModelAdmin):
             .select_related("user")
             .order_by("created", "id")
         )
+        # Unfold's utility classes (in its compiled stylesheet): padded, left-aligned cells, one rule per row.
+        cell = "px-3 py-2 text-left align-top border-b border-base-200"
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            f'<tr><td class="{cell} whitespace-nowrap">{{}}</td><td class="{cell}">{{}}</td>'
+            f'<td class="{cell} text-right whitespace-nowrap">{{}}</td><td class="{cell}">{{}}</td>'
+            f'<td class="{cell}">{{}}</td></tr>',
             (
                 (
                     f"{e.created:%Y-%m-%d %H:%M}",
@@ -298,10 +302,18 @@ class ReferralAdmin(SuperuserOnlyReadOnly, ModelAdmin):
         if not rows:
             return "No points moved for this referral."
         everything = reverse("admin:loyalty_ledgerentry_changelist") + f"?source__exact=referral:{obj.pk}"
+        head = f"{cell} font-semibold whitespace-nowrap"
         return format_html(
-            '<table class="w-full"><thead><tr><th>When</th><th>User</th><th>Points</th><th>Kind</th>'
-            "<th>Description</th></tr></thead><tbody>{}</tbody></table>"
-            '<p><a href="{}" class="text-primary-600">In the ledger</a></p>',
+            '<table class="w-full"><thead><tr><th scope="col" class="{}">When</th>'
+            '<th scope="col" class="{}">User</th><th scope="col" class="{} text-right">Points</th>'
+            '<th scope="col" class="{}">Kind</th><th scope="col" class="{}">Description</th></tr></thead>'
+            "<tbody>{}</tbody></table>"
+            '<p class="mt-2"><a href="{}" class="text-primary-600">In the ledger</a></p>',
+            head,
+            head,
+            head,
+            head,
+            head,
             rows,
             everything,
         )

@@ -103,7 +103,9 @@ class Referral(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.referrer_id} -> {self.referee_id} ({self.status})"
+        # Staff read this as the admin page's title: who, not ids (select_related the users where it matters).
+        status = self.get_status_display().lower()
+        return f"{self.referee.email}, referred by {self.referrer.email} ({status})"
 
 
 class ExpiryNotice(models.Model):

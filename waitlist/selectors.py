@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import (
     BooleanField,
@@ -101,6 +101,25 @@ def entry_list_for_user(*, user: User) -> QuerySet[WaitlistEntry]:
         .select_related("ticket_type__event")
         .prefetch_related(Prefetch("offers", queryset=live, to_attr="live_offer_list"))
         .order_by("-created", "-id")
+    )
+
+
+# What happened to a waitlist the user is no longer on, shown this long on /waitlist/. Entries the user left
+# are not shown: leaving was their own doing, a moment ago.
+ENDED_SHOWN_DAYS = 30
+ENDED_SHOWN = (E.ACCEPTED, E.LAPSED, E.DECLINED, E.CLOSED)
+
+
+def entry_list_ended_for_user(
+    *, user: User, now: datetime | None = None, limit: int = 20
+) -> QuerySet[WaitlistEntry]:
+    """The user's entries that ended in the last ``ENDED_SHOWN_DAYS`` days (tickets bought, offer lapsed or
+    declined, event cancelled), most recent first, at most ``limit``, with ticket type and event."""
+    since = (now or timezone.now()) - timedelta(days=ENDED_SHOWN_DAYS)
+    return (
+        WaitlistEntry.objects.filter(user=user, status__in=ENDED_SHOWN, modified__gte=since)
+        .select_related("ticket_type__event")
+        .order_by("-modified", "-id")[:limit]
     )
 
 

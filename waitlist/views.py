@@ -35,7 +35,7 @@ from waitlist.exceptions import EntryNotFound, WaitlistAlreadyJoined, WaitlistTo
 from waitlist.forms import JoinForm
 from waitlist.models import WaitlistEntry
 from waitlist.pages import panel_item, session_entries, session_remember, visitor_user
-from waitlist.selectors import entry_get_by_token, entry_list_for_user
+from waitlist.selectors import entry_get_by_token, entry_list_ended_for_user, entry_list_for_user
 from waitlist.selectors_visitor import (
     entry_get_for_visitor,
     offer_live_by_entry,
@@ -152,12 +152,14 @@ def leave(request: HtmxHttpRequest, entry_id: int) -> HttpResponse:
 @login_required
 @never_cache
 def mine(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's waitlists: each with its place in line, or its live offer and Pay link."""
+    """The signed-in user's waitlists: each with its place in line, or its live offer and Pay link; then
+    those that ended lately (tickets bought, offer lapsed, event cancelled), so nobody finds them gone."""
     user = request.user
     if not isinstance(user, User):  # login_required ran first; this narrows the type
         raise Http404()
     entries = list(entry_list_for_user(user=user))
-    return render(request, "waitlist/mine.html", {"entries": entries})
+    ended = list(entry_list_ended_for_user(user=user))
+    return render(request, "waitlist/mine.html", {"entries": entries, "ended": ended})
 
 
 def _token_page(

@@ -6,17 +6,22 @@ Set GH_SHOTS_DIR to also save screenshots of every page (cat-*.png) for a human 
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from playwright.sync_api import expect
 
+from accounts.models import Membership
+from accounts.tests.factories import VerifiedUserFactory
 from events.models import Event, TicketType
 from events.tests.factories import (
     ArtistFactory,
@@ -26,6 +31,8 @@ from events.tests.factories import (
     TicketTypeFactory,
     VenueFactory,
 )
+from grasshopper.testing import assert_accessible, assert_console_clean, collect_console, shot, sign_in
+from orders.models import Order
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -347,3 +354,85 @@ def test_catalogue_pages_are_accessible_and_csp_clean(
     finally:
         dark.close()
     _assert_console_clean(browser_console)
+
+
+def test_an_event_in_the_members_presale_for_a_visitor_and_for_a_member(
+    live_server: LiveServer, page: Page, browser: Browser, browser_console: list[str]
+) -> None:
+    """A ticket type in its members' presale: the card and the event page tell a visitor when the public
+    sale opens (nothing to buy, "Join Grasshopper Plus"); a signed-in member gets the buy form and
+    reserves."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    event = EventFactory(title="Capitão Fausto presale night", slug="capitao-fausto-presale-night")
+    LineupFactory(event=event, artist=ArtistFactory(name="Capitão Fausto"), is_headliner=True)
+    public_start = now + timedelta(days=2)
+    TicketTypeFactory(
+        event=event,
+        name="Presale standing",
+        price=Decimal("25.00"),
+        fee=Decimal("2.50"),
+        capacity=200,
+        sales_start=public_start,
+        member_presale_start=now - timedelta(hours=1),
+    )
+    local = timezone.localtime(public_start, ZoneInfo(event.timezone))
+    member = VerifiedUserFactory(email="member@example.com", full_name="Inês Plus")
+    Membership.objects.create(
+        user=member,
+        status=Membership.Status.ACTIVE,
+        stripe_subscription_id="sub_presale_member",
+        current_period_end=now + timedelta(days=20),
+    )
+
+    # A visitor: the card in the list says it is a members' presale, and when everyone else may buy.
+    page.goto(f"{live_server.url}/events/", wait_until="load")
+    card = page.locator(".event-card", has_text=event.title)
+    expect(card.locator(".badge")).to_have_text(f"Members' presale — public sale from {local:%-d %b, %H:%M}")
+    expect(card.locator(".badge")).to_have_class(re.compile(r"\bbadge-presale\b"))
+    expect(card.locator(".event-card-price")).to_have_text("from €27.50")
+    assert_accessible(page)
+    shot(page, "presale-list")
+
+    # The event page: the ticket type with its public start, no quantity to choose, an invitation to join.
+    card.get_by_role("link", name=event.title).click()
+    page.wait_for_url(f"**/events/{event.slug}/")
+    ticket = page.locator(".ticket-type", has_text="Presale standing")
+    expect(ticket.locator(".badge")).to_have_text(
+        f"Members' presale — opens to everyone on {local:%a %-d %b, %H:%M}"
+    )
+    expect(page.get_by_label("Presale standing: number of tickets")).to_have_count(0)
+    expect(page.get_by_role("button", name="Reserve tickets")).to_have_count(0)
+    notice = page.locator(".buy-presale")
+    expect(notice).to_contain_text("Grasshopper Plus members can buy Presale standing now")
+    expect(notice.get_by_role("link", name="Join Grasshopper Plus")).to_be_visible()
+    assert_accessible(page)
+    shot(page, "presale-event-guest")
+    assert_console_clean(browser_console)
+
+    # A member: the same page offers the presale tickets, and reserving them opens the checkout.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        member_page = context.new_page()
+        collect_console(member_page, browser_console)
+        sign_in(context, live_server, member)
+        member_page.goto(f"{live_server.url}{reverse('events:detail', kwargs={'slug': event.slug})}")
+        expect(member_page.locator(".buy-presale")).to_contain_text(
+            "As a Grasshopper Plus member you can buy Presale standing now, before sales open to everyone."
+        )
+        expect(member_page.locator(".buy-presale").get_by_role("link")).to_have_count(0)
+        expect(member_page.locator(".buy-form")).to_contain_text("Tickets go to member@example.com.")
+        assert_accessible(member_page)
+        shot(member_page, "presale-event-member")
+
+        member_page.get_by_label("Presale standing: number of tickets").select_option("2")
+        member_page.get_by_role("button", name="Reserve tickets").click()
+        member_page.wait_for_url(re.compile(r"/orders/\w+/checkout/"))
+        expect(member_page.get_by_role("heading", level=1)).to_have_text("Checkout")
+        expect(member_page.get_by_role("button", name="Pay €55.00 with card")).to_be_enabled()
+        assert_accessible(member_page)
+        shot(member_page, "presale-member-checkout")
+    finally:
+        context.close()
+    order = Order.objects.get()
+    assert (order.buyer_id, order.status, order.total) == (member.pk, Order.Status.PENDING, Decimal("55.00"))
+    assert_console_clean(browser_console)

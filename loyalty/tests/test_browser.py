@@ -8,6 +8,7 @@ loyalty-checkout.png.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,14 +17,16 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from playwright.sync_api import expect
 
-from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.factories import SuperuserFactory, VerifiedUserFactory
 from events.tests.factories import EventFactory, TicketTypeFactory
 from grasshopper.testing import assert_accessible, assert_console_clean, collect_console, shot, sign_in
 from loyalty import services
-from loyalty.models import LoyaltyAccount
-from loyalty.tests.factories import paid_order
+from loyalty.models import LedgerEntry, LoyaltyAccount, Referral
+from loyalty.tests.factories import paid_order, priced_ticket_type
+from loyalty.tests.referral_helpers import code_of, referred
 from orders.models import Order
 from orders.tests.factories import place_order
 
@@ -124,5 +127,103 @@ def test_redeeming_points_at_checkout(
     assert LoyaltyAccount.objects.get(user=fan).balance == 1350
     assert Order.objects.get(pk=order.pk).total == Decimal("40.00")
     assert_accessible(page)
+    assert_console_clean(browser_console)
+    context.close()
+
+
+def test_points_expiring_within_30_days_are_announced_on_the_account_page(
+    live_server: LiveServer, browser: Browser, browser_console: list[str], fan: User
+) -> None:
+    """The 600 points of the first order expire in 25 days: the "Expiring next" card says how many, when,
+    and that it is soon; the later batches are not mentioned."""
+    first = LedgerEntry.objects.filter(user=fan, expires_at__isnull=False).order_by("expires_at").first()
+    assert first is not None
+    assert timezone.now() + timedelta(days=24) < first.expires_at < timezone.now() + timedelta(days=26)
+    day = date_format(timezone.localtime(first.expires_at), "j F Y")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    collect_console(page, browser_console)
+    sign_in(context, live_server, fan)
+
+    page.goto(f"{live_server.url}{reverse('loyalty:account')}", wait_until="load")
+    card = page.locator(".loyalty-expiry")
+    expect(card.get_by_role("heading", level=3)).to_have_text("Expiring next")
+    expect(card.locator(".loyalty-figure")).to_have_text("600 points")
+    note = card.locator(".loyalty-note")
+    expect(note).to_have_text(f"600 points expire on {day}, soon: use them at checkout.")
+    expect(note).to_have_class(re.compile(r"\bloyalty-note-warning\b"))
+    expect(note.locator("time")).to_have_attribute("datetime", re.compile(rf"^{first.expires_at:%Y-%m-%d}"))
+    assert_accessible(page)
+    shot(page, "loyalty-expiring-soon", selector=".loyalty-summary")
+
+    # On a phone the cards stack and the notice stays readable.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload(wait_until="load")
+    expect(page.locator(".loyalty-expiry .loyalty-note")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+    shot(page, "loyalty-expiring-soon-mobile", selector=".loyalty-summary")
+    assert_console_clean(browser_console)
+    context.close()
+
+
+def test_the_referral_admin_lists_rewarded_and_refused_referrals_and_shows_one(
+    live_server: LiveServer, browser: Browser, browser_console: list[str], settings: Any
+) -> None:
+    """A superuser's referral admin: Ana's first referral rewarded (both sides' points), her second
+    refused by the monthly limit; the rewarded one's page with its ledger rows."""
+    settings.LOYALTY_POINTS_PER_UNIT = 10
+    settings.REFERRAL_REFERRER_POINTS = 500
+    settings.REFERRAL_REFEREE_REWARD = "points"
+    settings.REFERRAL_REFEREE_POINTS = 250
+    settings.REFERRAL_REWARDS_PER_MONTH = 1
+    ana = VerifiedUserFactory(email="ana@example.com", full_name="Ana Silva")
+    tt = priced_ticket_type("20.00")
+    bea, rewarded = referred(ana, email="bea@example.com", full_name="Bea Costa")
+    first = paid_order(bea, tt)
+    cid, refused = referred(ana, email="cid@example.com", full_name="Cid Rocha")
+    paid_order(cid, tt)
+    rewarded.refresh_from_db()
+    refused.refresh_from_db()
+    assert (rewarded.status, refused.status) == (Referral.Status.REWARDED, Referral.Status.REJECTED)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    collect_console(page, browser_console)
+    sign_in(context, live_server, SuperuserFactory(email="boss@example.com"))
+
+    page.goto(f"{live_server.url}{reverse('admin:loyalty_referral_changelist')}", wait_until="load")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(2)
+    bea_row = rows.filter(has_text="bea@example.com")
+    expect(bea_row).to_contain_text("Rewarded")
+    expect(bea_row).to_contain_text("referrer +500 points, referee +250 points")
+    expect(bea_row).to_contain_text(code_of(ana))
+    expect(bea_row.get_by_role("link", name=first.code)).to_be_visible()
+    cid_row = rows.filter(has_text="cid@example.com")
+    expect(cid_row).to_contain_text("Rejected")
+    expect(cid_row).to_contain_text("monthly_limit")
+    assert_accessible(page)
+    shot(page, "referral-admin-list")
+
+    # Filtered by status: only the refused one.
+    page.goto(
+        f"{live_server.url}{reverse('admin:loyalty_referral_changelist')}?status__exact=rejected",
+        wait_until="load",
+    )
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list tbody tr")).to_contain_text("cid@example.com")
+
+    page.goto(
+        f"{live_server.url}{reverse('admin:loyalty_referral_change', args=[rewarded.pk])}", wait_until="load"
+    )
+    expect(page.locator("body")).to_contain_text("bea@example.com")
+    ledger = page.locator("table", has_text="Description")
+    expect(ledger.locator("tbody tr")).to_have_count(2)
+    expect(ledger).to_contain_text("+500")
+    expect(ledger).to_contain_text("+250")
+    expect(page.get_by_role("link", name="In the ledger")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Save"))).to_have_count(0)  # read-only
+    assert_accessible(page)
+    shot(page, "referral-admin-detail")
     assert_console_clean(browser_console)
     context.close()

@@ -337,6 +337,43 @@ def test_my_waitlists_lists_places_and_leaves_in_one_click(client: Client) -> No
     assert len(soup(client.get(response.url).content).select(".waitlist-entry")) == 1
 
 
+def test_my_waitlists_shows_what_ended_lately_without_actions(client: Client) -> None:
+    """A cancelled event's entry (and any ended entry) stays visible 30 days, so nobody finds it gone."""
+    user = UserFactory()
+    client.force_login(user)
+    cancelled_tt, _ = sold_out(1)
+    closed = join(cancelled_tt, 2, user=user)
+    WaitlistEntry.objects.filter(pk=closed.pk).update(status=WaitlistEntry.Status.CLOSED)
+    old_tt, _ = sold_out(1)
+    old = join(old_tt, user=user)
+    WaitlistEntry.objects.filter(pk=old.pk).update(
+        status=WaitlistEntry.Status.LAPSED, modified=timezone.now() - timedelta(days=31)
+    )
+    left_tt, _ = sold_out(1)
+    left = join(left_tt, user=user)
+    WaitlistEntry.objects.filter(pk=left.pk).update(status=WaitlistEntry.Status.LEFT)
+    others_tt, _ = sold_out(1)
+    theirs = join(others_tt)
+    WaitlistEntry.objects.filter(pk=theirs.pk).update(status=WaitlistEntry.Status.CLOSED)
+
+    page = soup(client.get(reverse("waitlist:mine")).content)
+
+    assert "You are not on any waitlist." not in text(page)
+    assert "You are not waiting for any tickets now." in text(page)
+    still_waiting_tt, _ = sold_out(1)
+    join(still_waiting_tt, user=user)
+    page = soup(client.get(reverse("waitlist:mine")).content)
+    waiting = [node for node in page.select(".waitlist-entry") if "waitlist-entry-ended" not in node["class"]]
+    assert len(waiting) == 1
+    assert waiting[0].select("form.waitlist-leave button")  # an active entry keeps its Leave button
+    assert text(page.select_one("#waitlist-ended-title")) == "Ended lately"
+    ended = page.select(".waitlist-entry-ended")
+    assert len(ended) == 1  # not the one ended 31 days ago, not the one left, not another user's
+    assert "The event is cancelled: its waitlist is closed, and nothing was charged." in text(ended[0])
+    assert "2 \u00d7 " in text(ended[0])
+    assert not ended[0].select("form, button")
+
+
 def test_my_waitlists_asks_to_sign_in_and_shows_an_empty_state(client: Client) -> None:
     response = client.get(reverse("waitlist:mine"))
     assert response.status_code == 302
