@@ -17,6 +17,7 @@ CATALOGUE = (Venue, Artist, Event, Lineup, TicketType, OrganizerMember)
 @pytest.mark.django_db
 def test_demo_setup_creates_a_staff_login_once_and_prints_it(settings, client, capsys) -> None:
     settings.DEBUG = True
+    settings.SITE_URL = "http://127.0.0.1:8765"  # `make run PORT=8765`: the printed links follow
     call_command("demo_setup")
     first = capsys.readouterr().out
     call_command("demo_setup")
@@ -24,6 +25,7 @@ def test_demo_setup_creates_a_staff_login_once_and_prints_it(settings, client, c
 
     assert DEMO_STAFF_EMAIL in first
     assert DEMO_STAFF_PASSWORD in first
+    assert "Admin:      http://127.0.0.1:8765/admin/" in first
     assert "created" in first
     assert "already there" in second
 

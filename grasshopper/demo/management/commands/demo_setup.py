@@ -31,8 +31,8 @@ class Command(BaseCommand):
                 f"tickets in {result.sales.seconds} s"
             )
         self.stdout.write(
-            "\n  Site:       http://127.0.0.1:8000/\n"
-            "  Admin:      http://127.0.0.1:8000/admin/\n"
+            f"\n  Site:       {settings.SITE_URL}/\n"
+            f"  Admin:      {settings.SITE_URL}/admin/\n"
             f"  Staff:      {result.staff_email} / {result.staff_password} (superuser)\n"
             f"  Organizer:  {result.organizer_email} / {result.staff_password} "
             f"(manager of {result.organizer_name})\n"
