@@ -1,16 +1,20 @@
-"""Helpers of the browser tests (marker `browser`): sign a user in, check a page with axe, read the console,
-take screenshots for people to look at.
+"""Helpers of the tests: for the browser tests (marker `browser`) sign a user in, check a page with axe, read
+the console, take screenshots for people to look at; for the concurrency tests, race threads on real
+transactions (``run_threads``).
 
 The `browser`, `page` and `browser_console` fixtures are in the root conftest.py."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 if TYPE_CHECKING:
@@ -68,3 +72,26 @@ def shot(page: Page, name: str, *, selector: str | None = None) -> None:
         page.locator(selector).screenshot(path=str(SHOTS_DIR / f"{name}.png"))
     else:
         page.screenshot(path=str(SHOTS_DIR / f"{name}.png"), full_page=True)
+
+
+def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together (a barrier), each on its own database
+    connection, closed at the end. Returns each thread's result or the exception it raised, in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as error:  # collected and asserted on by the test
+            results[i] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

@@ -3,16 +3,13 @@ spent twice, and a give-back racing a redemption leaves the ledger consistent.""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from grasshopper.testing import run_threads
 from loyalty import services
 from loyalty.exceptions import PointsOverLimit
 from loyalty.models import LedgerEntry
@@ -25,35 +22,13 @@ from orders.tests.factories import place_order
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_threads(works: list[Callable[[], Any]]) -> list[Any]:
-    """Run each callable in its own thread, released together; results or the exceptions raised."""
-    barrier = threading.Barrier(len(works))
-    results: list[Any] = [None] * len(works)
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = works[i]()
-        except Exception as error:  # collected and asserted on by the test
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_concurrent_redemptions_of_the_same_points_only_one_succeeds():
     buyer = buyer_with_points(1000)
     tt = priced_ticket_type("40.00", capacity=20)
     orders = [place_order(tt, 1, buyer=buyer) for _ in range(4)]
 
     results = run_threads(
-        [lambda o=o: services.points_redeem(user=buyer, order=o, points=1000) for o in orders]
+        len(orders), lambda i: services.points_redeem(user=buyer, order=orders[i], points=1000)
     )
 
     won = [r for r in results if isinstance(r, Order)]
@@ -74,12 +49,11 @@ def test_expiry_racing_a_new_redemption_keeps_the_ledger_whole():
     services.points_redeem(user=buyer, order=first, points=1000, now=now - timedelta(hours=1))
     second = place_order(tt, 1, buyer=buyer)
 
-    results = run_threads(
-        [
-            lambda: order_expire(order=first, now=now),  # gives the 1000 back
-            lambda: services.points_redeem(user=buyer, order=second, points=1000),
-        ]
-    )
+    works = [
+        lambda: order_expire(order=first, now=now),  # gives the 1000 back
+        lambda: services.points_redeem(user=buyer, order=second, points=1000),
+    ]
+    results = run_threads(len(works), lambda i: works[i]())
 
     # Either the give-back committed first and the redemption used the points, or the redemption found
     # none; never both the points and the discount, never a drift.

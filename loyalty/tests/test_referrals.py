@@ -5,16 +5,15 @@ when that order is fully refunded, the welcome-discount variant, and both sides 
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import VerifiedUserFactory
+from grasshopper.testing import run_threads
 from loyalty.exceptions import ReferralDiscountInUse
 from loyalty.models import LedgerEntry, Referral
 from loyalty.services_referrals import (
@@ -421,25 +420,12 @@ def test_concurrent_first_orders_respect_the_monthly_limit(settings):
     tt = priced_ticket_type("20.00", capacity=10)
     pairs = [referred(ana) for _ in range(3)]
     orders = [place_order(tt, 1, buyer=referee) for referee, _ in pairs]
-    barrier = threading.Barrier(len(orders))
-    errors: list[BaseException] = []
+    results = run_threads(
+        len(orders),
+        lambda i: order_mark_paid(order=orders[i], provider="test", reference=f"t:{orders[i].code}"),
+    )
 
-    def pay(order: Order) -> None:
-        try:
-            barrier.wait()
-            order_mark_paid(order=order, provider="test", reference=f"t:{order.code}")
-        except BaseException as error:  # reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=pay, args=(order,)) for order in orders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert [r for r in results if isinstance(r, BaseException)] == []
     statuses = sorted(Referral.objects.filter(referrer=ana).values_list("status", flat=True))
     assert statuses == [S.REJECTED, S.REJECTED, S.REWARDED]
     assert referral_points(ana) == [500]

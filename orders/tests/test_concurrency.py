@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -16,35 +14,13 @@ from django.db import connection, transaction
 
 from accounts.tests.factories import UserFactory
 from events.models import TicketType
+from grasshopper.testing import run_threads
 from orders.exceptions import SoldOut
 from orders.models import Order, Ticket
 from orders.services import order_mark_paid, orders_expire_due
 from orders.tests.factories import place_order, ticket_type_on_sale
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``count`` threads released together; each closes its own connection. Returns
-    each thread's result or the exception it raised."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as error:  # collected and asserted on by the test
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def assert_no_drift() -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
+from grasshopper.testing import run_threads
 from orders.models import Order, Payment, Ticket
 from orders.payments import get_provider
 from orders.stripe_fake import FakeStripe
@@ -16,28 +14,6 @@ from orders.tests.factories import place_order, ticket_type_on_sale
 from orders.tests.payments_helpers import Deliver, audit_clean, counters, start_checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_threads(works: list[Callable[[], Any]]) -> list[Any]:
-    """Run each callable in its own thread, released together; results or the exceptions raised."""
-    barrier = threading.Barrier(len(works))
-    results: list[Any] = [None] * len(works)
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = works[i]()
-        except Exception as error:  # collected and asserted on by the test
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def _deliver_until_accepted(deliver: Deliver, event: dict[str, Any], first: Any) -> None:
@@ -59,7 +35,7 @@ def test_racing_webhooks_issue_the_tickets_once(
         checkout_session_id=payment.stripe_checkout_session_id
     )
     events = [session_done, session_done] if pair == "same_event_twice" else [session_done, intent_done]
-    results = run_threads([lambda e=event: stripe_deliver(e) for event in events])
+    results = run_threads(len(events), lambda i: stripe_deliver(events[i]))
     for event, result in zip(events, results, strict=True):
         _deliver_until_accepted(stripe_deliver, event, result)
     order.refresh_from_db()
@@ -81,9 +57,8 @@ def test_webhook_and_the_buyers_return_racing_confirm_once(
     events = fake_stripe.pay(checkout_session_id=payment.stripe_checkout_session_id)
     intent = str(fake_stripe.get(str(payment.stripe_checkout_session_id))["payment_intent"])
     provider = get_provider("stripe")
-    results = run_threads(
-        [lambda: stripe_deliver(events[0]), lambda: provider.confirm(order=order, reference=intent)]
-    )
+    works = [lambda: stripe_deliver(events[0]), lambda: provider.confirm(order=order, reference=intent)]
+    results = run_threads(len(works), lambda i: works[i]())
     _deliver_until_accepted(stripe_deliver, events[0], results[0])
     assert isinstance(results[1], Order), results[1]
     order.refresh_from_db()

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from events.models import TicketType
+from grasshopper.testing import run_threads
 from orders.exceptions import SoldOut
 from orders.models import Order
 from orders.services import order_cancel, orders_expire_due
 from orders.tests.factories import place_order
-from orders.tests.test_concurrency import run_threads
 from waitlist.models import WaitlistEntry, WaitlistOffer
 from waitlist.selectors import entry_rank
 from waitlist.services import entry_join, waitlist_sweep
