@@ -14,6 +14,7 @@ from django.db.models import F
 from events.exceptions import SoldOut
 from events.models import TicketType
 from events.signals import inventory_released
+from grasshopper.lib.db import CompiledUpdate
 
 
 class InventoryCorrupted(RuntimeError):
@@ -34,6 +35,22 @@ def _available(ticket_type_id: int) -> int:
     return max(capacity - sold - held, 0)
 
 
+# The two guarded UPDATEs of every new order, compiled once (grasshopper.lib.db): the same statements as
+# ``filter(...).update(...)`` without the ORM building them again for each order of a flash sale.
+_RESERVE = CompiledUpdate(
+    lambda pk, n: (
+        TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n),
+        {"held": F("held") + n},
+    )
+)
+_SELL_DIRECT = CompiledUpdate(
+    lambda pk, n: (
+        TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n),
+        {"sold": F("sold") + n},
+    )
+)
+
+
 def inventory_reserve(*, ticket_type_id: int, quantity: int) -> None:
     """Hold ``quantity`` seats: ``held += n`` only where ``sold + held + n <= capacity``.
 
@@ -41,9 +58,7 @@ def inventory_reserve(*, ticket_type_id: int, quantity: int) -> None:
     statement right after the refused UPDATE (on PostgreSQL's READ COMMITTED, the latest committed value).
     """
     _check_quantity(quantity)
-    updated = TicketType.objects.filter(
-        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
-    ).update(held=F("held") + quantity)
+    updated = _RESERVE.run(ticket_type_id, quantity)
     if updated != 1:
         available = _available(ticket_type_id)
         raise SoldOut(
@@ -78,9 +93,7 @@ def inventory_sell_direct(*, ticket_type_id: int, quantity: int) -> None:
     """Sell ``quantity`` seats that were not held (a late payment on an expired order): ``sold += n``
     only where ``sold + held + n <= capacity``; raises ``SoldOut`` like ``inventory_reserve``."""
     _check_quantity(quantity)
-    updated = TicketType.objects.filter(
-        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
-    ).update(sold=F("sold") + quantity)
+    updated = _SELL_DIRECT.run(ticket_type_id, quantity)
     if updated != 1:
         available = _available(ticket_type_id)
         raise SoldOut(

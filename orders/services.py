@@ -34,6 +34,7 @@ from events.inventory import (
 )
 from events.models import Event, TicketType
 from events.selectors import member_presale_admits, ticket_type_in_member_presale
+from grasshopper.lib.db import CompiledSelect, insert_all
 from orders.exceptions import (
     AdjustmentInvalid,
     HolderNamesInvalid,
@@ -209,10 +210,12 @@ def order_create_or_replay(
                 seats_delta=seats,
             )
         )
+    # The INSERTs of this busy path use statements compiled once (grasshopper.lib.db.insert_all): the ORM's
+    # own SQL and value preparation, without compiling it again for every order.
     if key:
         try:
             with transaction.atomic():  # a savepoint: losing the race must not poison the outer transaction
-                order.save()
+                insert_all([order])
         except IntegrityError:
             # A concurrent request with the same key committed first (our INSERT waited for it).
             winner = _order_for_key(buyer=buyer, key=key, request_fingerprint=request_fingerprint)
@@ -220,22 +223,21 @@ def order_create_or_replay(
                 raise
             return OrderCreateResult(order=winner, created=False)
     else:
-        order.save()
+        insert_all([order])
 
     # Lines in the order they were asked for (tickets and holder names follow this order).
-    order_lines = OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                ticket_type=ticket_types[tt_id],
-                quantity=quantity,
-                unit_price=ticket_types[tt_id].all_in_price,
-                unit_fee=ticket_types[tt_id].fee,
-            )
-            for tt_id, quantity in wanted.items()
-        ]
-    )
-    OrderEvent.objects.bulk_create(history)
+    order_lines = [
+        OrderLine(
+            order=order,
+            ticket_type=ticket_types[tt_id],
+            quantity=quantity,
+            unit_price=ticket_types[tt_id].all_in_price,
+            unit_fee=ticket_types[tt_id].fee,
+        )
+        for tt_id, quantity in wanted.items()
+    ]
+    insert_all(order_lines)
+    insert_all(history)
     tickets = _issue_tickets(order=order, lines=order_lines) if free else []
 
     # Last: the seats. Hot rows locked in id order until commit, which follows right away.
@@ -267,11 +269,19 @@ def _merge_lines(lines: list[OrderLineInput]) -> dict[int, int]:
     return wanted
 
 
+# One statement per ticket type of the order (nearly always one), compiled once: see grasshopper.lib.db. The
+# venue comes along for a free order's confirmation (its inbox entry names the venue), which would otherwise
+# read it on its own.
+_TICKET_TYPE_WITH_EVENT = CompiledSelect(
+    lambda pk: TicketType.objects.select_related("event__venue").filter(pk=pk)
+)
+
+
 def _ticket_types_on_sale(
     *, wanted: dict[int, int], event_id: int | None, now: datetime, buyer: User | None = None
 ) -> dict[int, TicketType]:
     """The wanted ticket types (no lock: the seats are guarded by the reserve, not by this read)."""
-    found = TicketType.objects.select_related("event").in_bulk(list(wanted))
+    found = {tt.pk: tt for tt_id in wanted for tt in _TICKET_TYPE_WITH_EVENT.all(tt_id)}
     for tt_id in wanted:
         tt = found.get(tt_id)
         if (
@@ -516,7 +526,8 @@ def _issue_tickets(*, order: Order, lines: list[OrderLine]) -> list[Ticket]:
                     holder_name=holder or order.buyer_name,
                 )
             )
-    return Ticket.objects.bulk_create(tickets)
+    insert_all(tickets)
+    return tickets
 
 
 def _release_holds(*, order: Order) -> int:

@@ -1,14 +1,22 @@
-"""grasshopper.lib.db: one-statement inserts that tell new rows from existing ones."""
+"""grasshopper.lib.db: one-statement inserts telling new rows from existing ones; queries compiled once."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
-from django.db import connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
-from grasshopper.lib.db import insert_unless_exists
+from events.models import Event, TicketType
+from events.tests.factories import EventFactory, TicketTypeFactory
+from grasshopper.lib.db import CompiledSelect, CompiledUpdate, insert_all, insert_unless_exists
 from notifications.models import Notification
+from orders.models import Order, OrderEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +47,102 @@ def test_a_row_a_unique_constraint_already_holds_is_left_alone() -> None:
     assert insert_unless_exists(again) is False
     assert again.pk is None
     assert list(Notification.objects.values_list("title", flat=True)) == ["first"]
+
+
+# --- Compiled once ----------------------------------------------------------------------------------------
+
+
+def _fields(instance: object, model: type[TicketType] | type[Event]) -> list[object]:
+    return [getattr(instance, f.attname) for f in model._meta.concrete_fields]
+
+
+def test_a_compiled_select_gives_what_the_queryset_gives_for_each_value() -> None:
+    compiled = CompiledSelect(lambda pk: TicketType.objects.select_related("event").filter(pk=pk))
+    first, second = TicketTypeFactory(name="Early bird"), TicketTypeFactory(name="Standing")
+    for ticket_type in (first, second, first):  # the second run reuses the SQL with another value
+        [found] = compiled.all(ticket_type.pk)
+        expected = TicketType.objects.select_related("event").get(pk=ticket_type.pk)
+        assert _fields(found, TicketType) == _fields(expected, TicketType)
+        with CaptureQueriesContext(connection) as queries:
+            assert _fields(found.event, Event) == _fields(expected.event, Event)  # joined, not fetched
+        assert len(queries) == 0
+        assert (found._state.adding, found._state.db) == (False, "default")
+    assert compiled.all(-1) == []
+    assert compiled.first(-1) is None
+
+
+def test_a_compiled_select_refuses_a_queryset_it_would_get_wrong() -> None:
+    annotated = CompiledSelect(lambda pk: Event.objects.filter(pk=pk).annotate(n=Count("ticket_types")))
+    with pytest.raises(ImproperlyConfigured):
+        annotated.all(1)
+    frozen = CompiledSelect(
+        lambda pk: Event.objects.filter(pk=int(str(pk)) + 1)
+    )  # the value never reaches SQL
+    with pytest.raises(ImproperlyConfigured):
+        frozen.all(1)
+
+
+def test_a_compiled_update_changes_only_the_rows_its_guard_admits() -> None:
+    reserve = CompiledUpdate(
+        lambda pk, n: (
+            TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n),
+            {"held": F("held") + n},
+        )
+    )
+    ticket_type = TicketTypeFactory(capacity=5)
+    other = TicketTypeFactory(capacity=5)
+    assert reserve.run(ticket_type.pk, 3) == 1
+    assert reserve.run(ticket_type.pk, 3) == 0  # 3 + 3 > 5: refused, nothing written
+    assert reserve.run(ticket_type.pk, 2) == 1
+    ticket_type.refresh_from_db()
+    other.refresh_from_db()
+    assert (ticket_type.held, other.held) == (5, 0)
+
+
+def _order(event: Event, buyer: User, **fields: object) -> Order:
+    return Order(
+        event=event,
+        buyer=buyer,
+        email=buyer.email,
+        currency="EUR",
+        subtotal=Decimal("12.50"),
+        total=Decimal("12.50"),
+        **fields,
+    )
+
+
+def test_insert_all_writes_new_rows_like_bulk_create_and_sets_their_keys() -> None:
+    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
+    event = EventFactory()
+    first = _order(event, buyer, holder_names=["Ana", "Bo"])
+    # Built before the order is saved: the foreign key is taken from the order once it has one.
+    history = [OrderEvent(order=first, to_status="pending", reason="created", created=timezone.now())]
+    with CaptureQueriesContext(connection) as queries:
+        insert_all([first])
+        insert_all(history)
+    assert len(queries) == 2
+    second, third = _order(event, buyer), _order(event, buyer)
+    insert_all([second, third])  # two rows, one statement
+    insert_all([_order(event, buyer, holder_names=["Cy"])])  # the cached text, new values
+    stored = Order.objects.get(pk=first.pk)
+    assert (stored.code, stored.holder_names, stored.total) == (first.code, ["Ana", "Bo"], Decimal("12.50"))
+    assert stored.created is not None
+    assert stored.expires_at is None
+    assert [first._state.adding, second._state.adding] == [False, False]
+    assert Order.objects.get(pk=third.pk).code == third.code
+    assert OrderEvent.objects.get(pk=history[0].pk).order_id == first.pk
+    assert list(Order.objects.order_by("id").values_list("holder_names", flat=True)) == [
+        ["Ana", "Bo"],
+        [],
+        [],
+        ["Cy"],
+    ]
+
+
+def test_insert_all_raises_on_a_unique_constraint_and_writes_nothing() -> None:
+    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
+    event = EventFactory()
+    insert_all([_order(event, buyer, code="SAMECODE01")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_all([_order(event, buyer, code="OTHERCODE1"), _order(event, buyer, code="SAMECODE01")])
+    assert list(Order.objects.values_list("code", flat=True)) == ["SAMECODE01"]

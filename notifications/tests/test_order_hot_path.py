@@ -63,7 +63,7 @@ def test_a_paid_order_is_five_statements() -> None:
 
     assert order.status == Order.Status.PENDING
     assert statements == [
-        "SELECT events_tickettype",  # the ticket type with its event (sales window, price)
+        "SELECT events_tickettype",  # the ticket type with its event (sales window, price) and venue
         "INSERT orders_order",
         "INSERT orders_orderline",
         "INSERT orders_orderevent",
@@ -71,7 +71,7 @@ def test_a_paid_order_is_five_statements() -> None:
     ]
 
 
-def test_a_free_order_is_born_paid_confirmed_and_in_the_inbox_in_ten_statements(
+def test_a_free_order_is_born_paid_confirmed_and_in_the_inbox_in_nine_statements(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = VerifiedUserFactory()
@@ -88,8 +88,7 @@ def test_a_free_order_is_born_paid_confirmed_and_in_the_inbox_in_ten_statements(
         "INSERT orders_ticket",
         "UPDATE events_tickettype",
         # order_paid: loyalty (nothing to earn), referrals (no money) and the waitlist (a new order carries
-        # no offer) ask nothing; the confirmation reads only the venue, the rest is in memory.
-        "SELECT events_venue",
+        # no offer) ask nothing; the confirmation's inbox entry is built from what is in memory.
         "INSERT notifications_outboxemail",
         "INSERT notifications_notification",
     ]
