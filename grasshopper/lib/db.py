@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
@@ -25,26 +25,9 @@ def insert_unless_exists(instance: Model) -> bool:
     RELEASE), and no IntegrityError to catch: for rows written once per fact on a busy path (the outbox and
     the inbox of an order confirmation). ``bulk_create(ignore_conflicts=True)`` cannot say which happened.
     Fields are prepared as ``save()`` does (``auto_now``/``auto_now_add`` included); no signals are sent.
+    The statement is compiled once, like ``insert_all``'s.
     """
-    model = type(instance)
-    meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
-    using = router.db_for_write(model, instance=instance)
-    # QuerySet._insert: the ORM's own INSERT (what save() and bulk_create() call), with Django's on-conflict
-    # clause and RETURNING; PostgreSQL returns no row when the conflict skipped the insert.
-    rows = model._base_manager._insert(  # type: ignore[attr-defined]
-        [instance],
-        fields=fields,
-        returning_fields=[meta.pk],
-        using=using,
-        on_conflict=OnConflict.IGNORE,
-    )
-    if not rows or rows[0] is None:
-        return False
-    instance.pk = rows[0][0]
-    instance._state.adding = False
-    instance._state.db = using
-    return True
+    return _insert([instance], ignore_conflicts=True) == 1
 
 
 # --- Queries compiled once --------------------------------------------------------------------------------
@@ -87,6 +70,22 @@ class _CompiledSQL:
         return params
 
 
+class _SelectPlan:
+    """What ModelIterable works out from a compiled query before reading its rows, worked out once."""
+
+    def __init__(self, compiler: SQLCompiler, using: str) -> None:
+        klass_info = compiler.klass_info
+        assert klass_info is not None  # noqa: S101 (as_sql sets it for a model query)
+        self.model: type[Model] = klass_info["model"]
+        self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.init_list = [column[0].target.attname for column in compiler.select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, compiler.select, using)
+        self.converters = compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]]
+        )
+        self.compiler = compiler  # read only from here on: threads may share the plan
+
+
 class CompiledSelect(Generic[M]):
     """A SELECT of model instances (``select_related`` included) compiled once per database alias.
 
@@ -99,9 +98,9 @@ class CompiledSelect(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
         self._arity = build.__code__.co_argcount
-        self._compiled: dict[str, tuple[SQLCompiler, _CompiledSQL]] = {}
+        self._compiled: dict[str, tuple[_SelectPlan, _CompiledSQL]] = {}
 
-    def _compile(self, using: str) -> tuple[SQLCompiler, _CompiledSQL]:
+    def _compile(self, using: str) -> tuple[_SelectPlan, _CompiledSQL]:
         queryset = self._build(*_SENTINELS[: self._arity])
         query = queryset.query
         if (
@@ -113,30 +112,26 @@ class CompiledSelect(Generic[M]):
             raise ImproperlyConfigured("CompiledSelect takes a plain model QuerySet")
         compiler = query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # also fills compiler.select and compiler.klass_info
-        compiled = (compiler, _CompiledSQL(sql, params, self._arity))
+        compiled = (_SelectPlan(compiler, using), _CompiledSQL(sql, params, self._arity))
         self._compiled[using] = compiled
         return compiled
 
     def all(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[M]:
-        compiler, compiled = self._compiled.get(using) or self._compile(using)
+        plan, compiled = self._compiled.get(using) or self._compile(using)
         with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, compiled.bind(args))
-            rows = cursor.fetchall()
+            rows: Iterable[Any] = cursor.fetchall()
         # What ModelIterable does with a compiler's results (its known-related-objects and annotation steps
-        # do not apply: checked at compile time). The compiler is only read here, so threads may share it.
-        klass_info = compiler.klass_info
-        assert klass_info is not None  # noqa: S101 (set by as_sql for a model query)
-        model = klass_info["model"]
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in compiler.select[start:end]]
-        populators = get_related_populators(klass_info, compiler.select, using)
+        # do not apply: checked at compile time).
+        if plan.converters:
+            rows = plan.compiler.apply_converters(rows, plan.converters)
         instances = []
-        for row in compiler.results_iter([rows]):
-            instance = model.from_db(using, init_list, row[start:end])
-            for populator in populators:
+        for row in rows:
+            instance = plan.model.from_db(using, plan.init_list, row[plan.start : plan.end])
+            for populator in plan.populators:
                 populator.populate(row, instance)
             instances.append(instance)
-        return instances
+        return instances  # type: ignore[return-value]
 
     def first(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> M | None:
         found = self.all(*args, using=using)
@@ -173,7 +168,7 @@ class CompiledUpdate:
             return int(cursor.rowcount)
 
 
-_INSERT_SQL: dict[tuple[type[Model], int, str], str] = {}  # (model, rows, database) -> the statement
+_INSERT_SQL: dict[tuple[type[Model], int, bool, str], str] = {}  # (model, rows, ignore, db) -> statement
 
 
 def insert_all(instances: Sequence[Model]) -> None:
@@ -181,36 +176,52 @@ def insert_all(instances: Sequence[Model]) -> None:
     ``RETURNING``, foreign keys taken from saved related objects, ``auto_now``/defaults applied, no signals),
     with the statement's text compiled once per model, row count and database.
 
-    The values are prepared the way the ORM's INSERT compiler prepares them, by that compiler's own methods;
-    only the SQL text is reused. Where the ORM would write an expression instead of a placeholder (a value
-    that is itself SQL) the statement is compiled afresh, as ``bulk_create`` does every time.
+    Values are prepared as the ORM's INSERT compiler prepares them (``pre_save``, ``get_db_prep_save``);
+    only the SQL text is reused. A value that is itself an expression (SQL, not a parameter) sends the call
+    through the ORM's compiler, as ``bulk_create`` does every time.
     """
-    if not instances:
-        return
+    if instances:
+        _insert(instances, ignore_conflicts=False)
+
+
+def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
+    """The INSERT of ``insert_all`` and ``insert_unless_exists``: the number of rows written (a row a unique
+    constraint skipped, with ``ignore_conflicts``, returns no id and keeps its instance unsaved)."""
     model = type(instances[0])
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
     using = router.db_for_write(model, instance=instances[0])
+    connection = connections[using]
     for instance in instances:
         instance._prepare_related_fields_for_save(operation_name="insert_all")  # type: ignore[attr-defined]
-    query = InsertQuery(model)
-    query.insert_values(fields, list(instances))
-    compiler = query.get_compiler(using=using)
-    values = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for obj in instances for f in fields]
-    key = (model, len(instances), using)
+    key = (model, len(instances), ignore_conflicts, using)
     sql = _INSERT_SQL.get(key, "")
-    if not sql or any(hasattr(value, "as_sql") for value in values):
-        # The ORM's own statement (RETURNING the primary key); its parameters are our values unless a value
-        # is an expression, which the compiler turns into SQL (then the text is not reusable).
+    values = [field.pre_save(obj, add=True) for obj in instances for field in fields]
+    plain = not any(hasattr(value, "resolve_expression") for value in values)
+    if sql and plain:
+        values = [
+            field.get_db_prep_save(value, connection=connection)
+            for value, field in zip(values, fields * len(instances), strict=True)
+        ]
+    else:
+        # The ORM's own statement, RETURNING the primary key.
+        query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
+        query.insert_values(fields, list(instances))
+        compiler = query.get_compiler(using=using)
         compiler.returning_fields = [meta.pk]
         [(sql, params)] = compiler.as_sql()
-        if len(params) == len(values) and not any(hasattr(value, "as_sql") for value in values):
-            _INSERT_SQL[key] = sql
         values = list(params)
-    with connections[using].cursor() as cursor:
+        if plain and len(values) == len(fields) * len(instances):
+            _INSERT_SQL[key] = sql
+    with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
+    if ignore_conflicts and len(rows) < len(instances):
+        if len(instances) > 1:  # which rows were skipped is not known: callers insert one at a time
+            raise NotImplementedError("ignore_conflicts inserts one row at a time")
+        return 0
     for instance, (pk,) in zip(instances, rows, strict=True):
         instance.pk = pk
         instance._state.adding = False
         instance._state.db = using
+    return len(rows)

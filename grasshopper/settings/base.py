@@ -149,6 +149,16 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding: psycopg sends the values apart from the SQL (the extended protocol)
+    # instead of quoting them into it in Python, and prepares a statement the fifth time a connection runs
+    # it, so PostgreSQL stops parsing and planning the statements every request repeats. Measured on the flash
+    # sale (bench/README.md): ~1 ms of web-server CPU and ~0.9 ms of PostgreSQL CPU less per API order.
+    # Django leaves both off for connection poolers in transaction mode (PgBouncer before 1.21, or without
+    # max_prepared_statements): behind one, set DATABASE_PREPARED_STATEMENTS=false.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=env.bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+        prepare_threshold=5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
