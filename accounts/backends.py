@@ -14,6 +14,7 @@ from typing import Any
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from grasshopper.lib.db import CompiledSelect
@@ -23,7 +24,11 @@ _USER_BY_ID = CompiledSelect(lambda pk: User._default_manager.filter(pk=pk))
 
 class _CompiledGetUser:
     def get_user(self, user_id: Any) -> User | None:
-        user = _USER_BY_ID.first(user_id)
+        try:  # what the ORM's get(pk=...) would do with a session's id: an int, or nobody
+            pk = User._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+        except ValidationError:
+            return None
+        user = _USER_BY_ID.first(pk)
         return user if user is not None and self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 

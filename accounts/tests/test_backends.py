@@ -39,6 +39,8 @@ def test_get_user_reads_the_current_row_and_refuses_inactive_or_unknown_users(
     bo.save(update_fields=["is_active"])
     assert backend.get_user(bo.pk) is None
     assert backend.get_user(10**6) is None
+    assert backend.get_user(str(ana.pk)) is not None  # as a session stores it
+    assert backend.get_user("not-an-id") is None
 
 
 def test_signing_in_records_our_backend_and_the_api_token_works_with_it() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
@@ -163,7 +163,8 @@ class CompiledUpdate:
 
     def run(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> int:
         compiled = self._compiled.get(using) or self._compile(using)
-        with connections[using].cursor() as cursor:
+        # As QuerySet.update(): an error inside an atomic block marks it for rollback.
+        with transaction.mark_for_rollback_on_error(using=using), connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, compiled.bind(args))
             return int(cursor.rowcount)
 
@@ -213,7 +214,8 @@ def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
         values = list(params)
         if plain and len(values) == len(fields) * len(instances):
             _INSERT_SQL[key] = sql
-    with connection.cursor() as cursor:
+    # As Model.save() and bulk_create(): an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     if ignore_conflicts and len(rows) < len(instances):
