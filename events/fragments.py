@@ -261,20 +261,38 @@ def _assemble(
     catalogue: CataloguePart, tickets: TicketsPart, *, request: HttpRequest, is_draft: bool
 ) -> EventPageParts:
     buy_form = None
+    html = tickets.html
     if not request.user.is_authenticated:
         # get_token() also makes the response set the CSRF cookie, as {% csrf_token %} would.
         buy_form = mark_safe(tickets.guest_buy_form.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 # nosec B308 B703
+    elif any(row.state.code == "presale" for row in tickets.page.tickets):
+        # The shared part says "Members' presale — opens to everyone on …"; a member may buy now (their buy
+        # form says so), so they get the rows as they stand for them. Only during a presale, signed in.
+        html = _tickets_for_user(tickets.page, request=request) or html
     return EventPageParts(
         title=catalogue.title,
         head=catalogue.head,
         top=catalogue.top,
         main=catalogue.main,
-        tickets=tickets.html,
+        tickets=html,
         jsonld=tickets.jsonld,
         page=tickets.page,
         buy_form=buy_form,
         is_draft=is_draft,
     )
+
+
+def _tickets_for_user(page: EventPage, *, request: HttpRequest) -> SafeString | None:
+    """The tickets part's HTML with each row's state for the signed-in user (``ticket_type_states_for_user``),
+    or None when the shared part already says what holds for them. The buy form keeps the shared rows: it
+    works out the user's own states itself, and tells a member why they may buy early."""
+    states = selectors.ticket_type_states_for_user(
+        ticket_types=[row.ticket_type for row in page.tickets], event=page.event, user=request.user
+    )
+    rows = [replace(row, state=states[row.ticket_type.pk]) for row in page.tickets]
+    if rows == page.tickets:
+        return None
+    return render_to_string(f"{EVENT_TEMPLATE}#tickets", {"page": replace(page, tickets=rows)})
 
 
 # --- The event list ------------------------------------------------------------------------------------

@@ -278,7 +278,12 @@ def test_the_list_shows_an_edit_at_once_and_seats_within_the_availability_ttl(
     client: Client, committed: Callable[[], Any], clock: Any, settings: Any
 ) -> None:
     # Local memory: its entries expire by the (travelling) clock, like Redis's do by the real one.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {  # its own LOCATION: local-memory caches with one name share their entries
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "list-edit-and-seats",
+        }
+    }
     event = EventFactory(title="Old Title")
     ticket_type = TicketTypeFactory(event=event, capacity=50)
     assert _titles(client.get("/events/")) == ["Old Title"]
@@ -298,7 +303,12 @@ def test_the_list_shows_an_edit_at_once_and_seats_within_the_availability_ttl(
 
 
 def test_a_list_filtered_by_availability_follows_the_seats(client: Client, clock: Any, settings: Any) -> None:
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {  # its own LOCATION: local-memory caches with one name share their entries
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "list-by-availability",
+        }
+    }
     ticket_type = TicketTypeFactory(event=EventFactory(title="Nearly Gone"), capacity=10)
     assert _titles(client.get("/events/", {"available": "true"})) == ["Nearly Gone"]
 

@@ -225,7 +225,12 @@ def test_the_cached_list_and_the_home_page_say_presale_to_visitors_and_members(
     clock: Any, settings: Any
 ) -> None:
     # Local memory: its entries expire by the (travelling) clock.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {  # its own LOCATION: local-memory caches with one name share their entries
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "events-test-presale",
+        }
+    }
     tt = _presale(member_presale_start=NOW + timedelta(minutes=30))
     tt.event.is_featured = True  # on the home page too
     tt.event.save(update_fields=["is_featured"])

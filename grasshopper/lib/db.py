@@ -75,7 +75,8 @@ class _SelectPlan:
 
     def __init__(self, compiler: SQLCompiler, using: str) -> None:
         klass_info = compiler.klass_info
-        assert klass_info is not None  # noqa: S101 (as_sql sets it for a model query)
+        if klass_info is None:  # as_sql() sets it for any query of model instances
+            raise ImproperlyConfigured("CompiledSelect takes a QuerySet of model instances")
         self.model: type[Model] = klass_info["model"]
         self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.init_list = [column[0].target.attname for column in compiler.select[self.start : self.end]]
