@@ -216,6 +216,7 @@ class ReferralAdmin(SuperuserOnlyReadOnly, ModelAdmin):
         "reason",
     )
     list_filter = ("status",)
+    empty_value_display = "—"  # what the computed columns say for nothing, so empty cells all look alike
     search_fields = ("referrer__email", "referee__email", "referrer__loyalty__referral_code", "order_code")
     search_help_text = "Referrer's or referee's email, the referrer's code, or the first order's code."
     date_hierarchy = "created"

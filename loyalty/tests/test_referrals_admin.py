@@ -5,6 +5,7 @@ staff holding Django's loyalty permissions, see nothing, as for the ledger)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,12 @@ def test_the_list_shows_each_referrals_reward_state(referrals: dict[str, Any]) -
     assert admin.reward(shown[referrals["rewarded"].pk]) == "referrer +500 points, referee +250 points"
     assert admin.reward(shown[referrals["rejected"].pk]) == "—"
     assert admin.reward(shown[referrals["waiting"].pk]) == "—"
+    # Empty model fields (a waiting referral's reward date) say "—" too, not Django's "-".
+    cells = re.findall(
+        r'<td class="field-rewarded_at[^"]*"[^>]*>\s*(.*?)\s*</td>', response.content.decode(), re.S
+    )
+    assert "—" in cells
+    assert "-" not in cells
     assert (
         admin.reward(shown[referrals["reversed"].pk])
         == "referrer +500 points, referee +250 points (points taken back)"
