@@ -9,7 +9,7 @@ last in their transaction (DESIGN.md section 4) and, with several ticket types, 
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from events.exceptions import SoldOut
 from events.models import TicketType
@@ -37,18 +37,13 @@ def _available(ticket_type_id: int) -> int:
 
 # The two guarded UPDATEs of every new order, compiled once (grasshopper.lib.db): the same statements as
 # ``filter(...).update(...)`` without the ORM building them again for each order of a flash sale.
-_RESERVE = CompiledUpdate(
-    lambda pk, n: (
-        TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n),
-        {"held": F("held") + n},
-    )
-)
-_SELL_DIRECT = CompiledUpdate(
-    lambda pk, n: (
-        TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n),
-        {"sold": F("sold") + n},
-    )
-)
+def _room_for(pk: int, n: int) -> QuerySet[TicketType]:
+    """The ticket type, only while ``n`` more seats fit: the no-oversell guard of every taking UPDATE."""
+    return TicketType.objects.filter(pk=pk, capacity__gte=F("sold") + F("held") + n)
+
+
+_RESERVE = CompiledUpdate(lambda pk, n: (_room_for(pk, n), {"held": F("held") + n}))
+_SELL_DIRECT = CompiledUpdate(lambda pk, n: (_room_for(pk, n), {"sold": F("sold") + n}))
 
 
 def inventory_reserve(*, ticket_type_id: int, quantity: int) -> None:
@@ -124,9 +119,9 @@ def inventory_withhold(*, ticket_type_id: int, quantity: int) -> None:
     """Keep ``quantity`` free seats back for the waitlist: ``held += n, withheld += n`` only where
     ``sold + held + n <= capacity``; raises ``SoldOut`` like ``inventory_reserve``."""
     _check_quantity(quantity)
-    updated = TicketType.objects.filter(
-        pk=ticket_type_id, capacity__gte=F("sold") + F("held") + quantity
-    ).update(held=F("held") + quantity, withheld=F("withheld") + quantity)
+    updated = _room_for(ticket_type_id, quantity).update(
+        held=F("held") + quantity, withheld=F("withheld") + quantity
+    )
     if updated != 1:
         available = _available(ticket_type_id)
         raise SoldOut(

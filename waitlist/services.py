@@ -559,13 +559,13 @@ def _waitlist_close(
         return []
     WaitlistAction.objects.bulk_create(
         [
-            WaitlistAction(
+            _action_row(
                 waitlist=waitlist,
                 kind=A.CLOSE,
                 actor=actor,
-                created=now,
+                now=now,
                 entry=entry,
-                reason=reason[:200],
+                reason=reason,
                 from_position=ranks.get(entry.pk),
             )
             for entry in closed
@@ -650,7 +650,25 @@ def _action(
     reason: str = "",
     **fields: int | None,
 ) -> WaitlistAction:
-    return WaitlistAction.objects.create(
+    action = _action_row(
+        waitlist=waitlist, kind=kind, actor=actor, now=now, entry=entry, reason=reason, **fields
+    )
+    action.save()
+    return action
+
+
+def _action_row(
+    *,
+    waitlist: Waitlist,
+    kind: str,
+    actor: User | None,
+    now: datetime,
+    entry: WaitlistEntry | None = None,
+    reason: str = "",
+    **fields: int | None,
+) -> WaitlistAction:
+    """An audit row, unsaved (``_action`` saves one; several go in one ``bulk_create``)."""
+    return WaitlistAction(
         waitlist=waitlist, kind=kind, actor=actor, created=now, entry=entry, reason=reason[:200], **fields
     )
 

@@ -1,11 +1,20 @@
-"""Helpers of the accounts tests: links in sent emails, and a light reading of rendered pages."""
+"""Helpers of the accounts tests (and of every app's API tests: ``api_client``): links in sent emails, a light
+reading of rendered pages, and signing in the mobile app's way."""
 
+import json
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
 from django.core import mail
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.tests.factories import PASSWORD
+
+APP_LOGIN = "/_allauth/app/v1/auth/login"
 
 # The structlog event dicts logged on the `security` logger so far (the `security_events` fixture).
 SecurityEvents = Callable[[], list[dict[str, Any]]]
@@ -32,3 +41,21 @@ class Page(HTMLParser):
 
     def find_all(self, tag: str) -> list[dict[str, str]]:
         return [attrs for name, attrs in self.tags if name == tag]
+
+
+def app_session_token(user: User, password: str = PASSWORD) -> str:
+    """Sign ``user`` in as the mobile app does (allauth headless): its session token."""
+    login = Client().post(
+        APP_LOGIN, json.dumps({"email": user.email, "password": password}), content_type="application/json"
+    )
+    assert login.status_code == 200, login.content
+    return str(login.json()["meta"]["session_token"])
+
+
+def api_client(user: User | None = None, **defaults: Any) -> APIClient:
+    """An API client (``defaults``: WSGI environ for every request, e.g. ``REMOTE_ADDR``), signed in as
+    ``user`` with a session token when given."""
+    client = APIClient(**defaults)
+    if user is not None:
+        client.credentials(HTTP_X_SESSION_TOKEN=app_session_token(user))
+    return client

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import connection
@@ -13,6 +11,7 @@ from django.urls import reverse
 
 from accounts.backends import AuthenticationBackend, ModelBackend
 from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.helpers import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +44,8 @@ def test_get_user_reads_the_current_row_and_refuses_inactive_or_unknown_users(
 
 def test_signing_in_records_our_backend_and_the_api_token_works_with_it() -> None:
     user = VerifiedUserFactory(email="token.user@example.com")
-    client = Client()
-    body = json.dumps({"email": user.email, "password": PASSWORD})
-    login = client.post("/_allauth/app/v1/auth/login", body, content_type="application/json")
-    assert login.status_code == 200
-    token = login.json()["meta"]["session_token"]
 
-    me = Client().get(reverse("v1:accounts:me"), headers={"X-Session-Token": token})
+    me = api_client(user).get(reverse("v1:accounts:me"))
 
     assert me.status_code == 200
     assert me.json()["email"] == "token.user@example.com"

@@ -5,19 +5,17 @@ Clients sign in the way the mobile app does (allauth headless session token, ``X
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client as api
 from events.models import Event, Organizer, OrganizerMember, TicketType
 from events.tests.factories import (
     ArtistFactory,
@@ -44,20 +42,6 @@ def _fast_password_hasher(settings: Any) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-
-def api(user: User | None = None) -> APIClient:
-    """A client, signed in as ``user`` with a session token from allauth headless when given."""
-    client = APIClient()
-    if user is not None:
-        login = Client().post(
-            "/_allauth/app/v1/auth/login",
-            json.dumps({"email": user.email, "password": PASSWORD}),
-            content_type="application/json",
-        )
-        assert login.status_code == 200, login.content
-        client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
 
 
 def member(organizer: Organizer, role: str = OrganizerMember.Role.MANAGER) -> User:

@@ -21,7 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, User
-from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client as _api
 from events.cache import AVAILABILITY_TTL
 from events.models import TicketType
 from events.selectors import (
@@ -64,20 +65,6 @@ def _presale(**fields: Any) -> TicketType:
     fields.setdefault("member_presale_start", PRESALE)
     event = EventFactory(starts_at=NOW + timedelta(days=20), ends_at=None, doors_at=None)
     return TicketTypeFactory(event=event, name="Presale standing", sales_start=PUBLIC, **fields)
-
-
-def _api(user: User | None = None) -> APIClient:
-    """As the mobile app signs in: an allauth headless session token."""
-    client = APIClient()
-    if user is not None:
-        login = Client().post(
-            "/_allauth/app/v1/auth/login",
-            json.dumps({"email": user.email, "password": PASSWORD}),
-            content_type="application/json",
-        )
-        assert login.status_code == 200, login.content
-        client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
 
 
 def _ticket(client: APIClient, tt: TicketType) -> dict[str, Any]:

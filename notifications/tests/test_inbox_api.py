@@ -3,7 +3,6 @@ marking notifications read. Clients sign in the way the mobile app does (``X-Ses
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client as api
 from notifications.models import Notification
 from notifications.tests.inbox_helpers import inbox_add, inbox_fill
 
@@ -39,20 +39,6 @@ def alice() -> User:
 @pytest.fixture
 def bob() -> User:
     return VerifiedUserFactory(email="bob@example.com")
-
-
-def api(user: User | None = None) -> APIClient:
-    """A client, signed in as ``user`` with a session token from allauth headless when given."""
-    client = APIClient()
-    if user is not None:
-        login = Client().post(
-            "/_allauth/app/v1/auth/login",
-            json.dumps({"email": user.email, "password": PASSWORD}),
-            content_type="application/json",
-        )
-        assert login.status_code == 200, login.content
-        client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
 
 
 def unread_ids(user: User) -> set[int]:

@@ -5,20 +5,19 @@ Clients sign in the way the mobile app does (allauth headless session token, ``X
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client
 from events.models import Event, TicketType
 from events.tests.factories import EventFactory, TicketTypeFactory
 from orders.models import Order
@@ -46,17 +45,8 @@ def _generous_rate_limit(settings: Any) -> None:
 
 
 def api(user: User | None = None, *, ip: str = "127.0.0.1") -> APIClient:
-    """A client, signed in as ``user`` with a session token from allauth headless when given."""
-    client = APIClient(REMOTE_ADDR=ip)
-    if user is not None:
-        login = Client().post(
-            "/_allauth/app/v1/auth/login",
-            json.dumps({"email": user.email, "password": PASSWORD}),
-            content_type="application/json",
-        )
-        assert login.status_code == 200, login.content
-        client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
+    """A client from ``ip``, signed in as ``user`` with a session token from allauth headless when given."""
+    return api_client(user, REMOTE_ADDR=ip)
 
 
 def problem(response: Any, status: int, code: str) -> dict[str, Any]:

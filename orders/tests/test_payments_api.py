@@ -4,7 +4,6 @@ the order paid by Stripe's webhook (through the fake Stripe and the real dj-stri
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client as api
 from events.models import TicketType
 from orders.models import Order, Payment
 from orders.services import order_expire
@@ -30,20 +30,6 @@ PROBLEM = "application/problem+json"
 def _fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ORDERS_RATE_LIMIT = "1000/m"
-
-
-def api(user: User | None = None, **kwargs: Any) -> APIClient:
-    """Signed in the mobile app's way (allauth headless session token) when ``user`` is given."""
-    client = APIClient(**kwargs)
-    if user is not None:
-        login = Client().post(
-            "/_allauth/app/v1/auth/login",
-            json.dumps({"email": user.email, "password": PASSWORD}),
-            content_type="application/json",
-        )
-        assert login.status_code == 200, login.content
-        client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
 
 
 def pay(client: APIClient, order: Order) -> Any:
