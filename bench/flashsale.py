@@ -20,7 +20,9 @@
 
 ``--profile`` adds an in-process run (one Python process, no gunicorn) of the same API call through the
 Django test client on a fresh ticket type: queries per order, time in SQL vs in Python, and the top
-functions by cumulative time (cProfile). See bench/README.md, "Flash sale".
+functions by cumulative time (cProfile). ``--instructions`` counts, under valgrind's callgrind, the CPU
+instructions of one order and of one refused request in one process: a figure that does not move with the
+machine's load, for comparing two versions of the code. See bench/README.md, "Flash sale".
 
 Buyers present distinct client IPs (``X-Real-IP: 10.8.0.N``, with ``DJANGO_RATELIMIT_IP_META_KEY`` set to
 that header, as behind a proxy): allauth's login limit (30/min per IP) would otherwise refuse the sign-ins.
@@ -29,6 +31,7 @@ that header, as behind a proxy): allauth's login limit (30/min per IP) would oth
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import http.client
 import json
@@ -37,6 +40,7 @@ import os
 import random
 import secrets
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -116,6 +120,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-orders", type=int, default=300, help="orders of the in-process profile")
     parser.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the CPU instructions of one order and of one refused request (valgrind's callgrind)",
+    )
+    parser.add_argument(
+        "--instructions-orders", type=int, default=40, help="API calls counted per kind (--instructions)"
+    )
+    parser.add_argument("--instructions-child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -561,31 +574,45 @@ def inventory_audit(env: dict[str, str]) -> bool:
 # --- In-process profile -----------------------------------------------------------------------------------
 
 
-def profile_child(args: argparse.Namespace) -> int:
-    """Runs in its own process with the site's environment: ``--profile-orders`` API calls in one process."""
-    import cProfile
-    import io
-    import pstats
-
+def _in_process_buyer() -> tuple[Any, int]:
+    """Django set up in this process, and a test client signed in as the profile's buyer
+    (``FLASH_PROFILE_SPEC`` names the spare ticket type and the buyer). Returns the client and the ticket
+    type."""
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    from django.db import connection
     from django.test import Client
 
-    from events.models import TicketType
-
     spec = json.loads(os.environ["FLASH_PROFILE_SPEC"])
-    ticket_type = spec["ticket_type"]
     host = {"HTTP_HOST": "127.0.0.1", "HTTP_X_REAL_IP": "10.9.0.1"}
     login = Client(**host).post(
         LOGIN, json.dumps({"email": spec["email"], "password": PASSWORD}), content_type="application/json"
     )
     if login.status_code != 200:
         raise SystemExit(f"profile: login answered {login.status_code}: {login.content[:300]!r}")
-    client = Client(**host, HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    body = json.dumps({"lines": [{"ticket_type": ticket_type, "quantity": 1}]})
+    return Client(**host, HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"]), int(
+        spec["ticket_type"]
+    )
+
+
+def _order_body(ticket_type: int, quantity: int = 1) -> str:
+    return json.dumps({"lines": [{"ticket_type": ticket_type, "quantity": quantity}]})
+
+
+def profile_child(args: argparse.Namespace) -> int:
+    """Runs in its own process with the site's environment: ``--profile-orders`` API calls in one process."""
+    import cProfile
+    import io
+    import pstats
+
+    client, ticket_type = _in_process_buyer()
+    from django.db import connection
+
+    from events.models import TicketType
+
+    spec = json.loads(os.environ["FLASH_PROFILE_SPEC"])
+    body = _order_body(ticket_type)
 
     sql: dict[str, Any] = {"count": 0, "seconds": 0.0, "by_kind": Counter()}
 
@@ -676,6 +703,99 @@ def run_profile(
     raise SystemExit(f"profile run failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
 
+# --- Instruction counts (callgrind) ----------------------------------------------------------------------
+
+INSTRUCTION_PHASES = {"order": 201, "refused_request": 400}
+
+
+def instructions_child(args: argparse.Namespace) -> int:
+    """Runs under ``valgrind --tool=callgrind --instr-atstart=no``: counts only the API calls themselves,
+    ``--instructions-orders`` orders (201) and as many refused requests (quantity 0: 400 after
+    authentication and validation, the cost every API request pays before any business logic)."""
+    client, ticket_type = _in_process_buyer()
+    bodies = {"order": _order_body(ticket_type), "refused_request": _order_body(ticket_type, quantity=0)}
+
+    def call(phase: str) -> None:
+        response = client.post(ORDERS, bodies[phase], content_type="application/json")
+        if response.status_code != INSTRUCTION_PHASES[phase]:
+            raise SystemExit(f"{phase} answered {response.status_code}: {response.content[:300]!r}")
+
+    control = shutil.which("callgrind_control") or "callgrind_control"
+
+    def callgrind(*options: str) -> None:
+        subprocess.run(  # noqa: S603 (valgrind's own control tool, fixed arguments)
+            [control, *options, str(os.getpid())], check=True, capture_output=True
+        )
+
+    for phase in INSTRUCTION_PHASES:
+        for _ in range(20):  # warm-up: connection, caches, imports, compiled statements
+            call(phase)
+    for phase in INSTRUCTION_PHASES:
+        # A whole-heap collection (here one every ~1,500 orders, ~100 ms) landing in one phase and not in
+        # another would swamp the difference being measured: start each phase with a collected, frozen heap.
+        # The young generations' collections, which the calls' own allocations drive, are still counted.
+        gc.collect()
+        gc.freeze()
+        callgrind("--instr=on")
+        for _ in range(args.instructions_orders):
+            call(phase)
+        callgrind(f"--dump={phase}")  # writes this phase's counts and zeroes them
+        callgrind("--instr=off")
+    return 0
+
+
+def run_instructions(
+    args: argparse.Namespace, env: dict[str, str], data: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """Instructions per API call, counted by callgrind: unlike CPU time they do not move with the machine's
+    load, so two versions of the code compare to ~0.1 % (bench/README.md). PostgreSQL's work is not in it."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    child_env = {
+        **env,
+        "FLASH_PROFILE_SPEC": json.dumps(
+            {"ticket_type": data["spare_ticket_type"], "email": data["emails"][0]}
+        ),
+        "PYTHONPATH": str(ROOT),
+    }
+    n = args.instructions_orders
+    done = subprocess.run(  # noqa: S603 (valgrind running this script, fixed arguments)
+        [
+            valgrind,
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out / 'callgrind.out'}",
+            str(VENV_BIN / "python"),
+            __file__,
+            "--instructions-child",
+            f"--instructions-orders={n}",
+        ],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    counts: dict[str, int] = {}
+    for dump in out.glob("callgrind.out.*"):
+        text = dump.read_text()
+        trigger = next(line for line in text.splitlines() if line.startswith("desc: Trigger:"))
+        phase = trigger.rsplit(" ", 1)[-1]
+        counts[phase] = int(next(line for line in text.splitlines() if line.startswith("totals:")).split()[1])
+    if done.returncode != 0 or set(counts) != set(INSTRUCTION_PHASES):
+        raise SystemExit(f"instruction count failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    per_call = {phase: round(count / n) for phase, count in counts.items()}
+    return {
+        "calls_per_phase": n,
+        "per_order": per_call["order"],
+        "per_refused_request": per_call["refused_request"],
+        # What the request stack (WSGI handler, middleware, authentication, DRF, validation, error body)
+        # costs on its own, as a share of a whole order.
+        "refused_request_share_of_order": round(per_call["refused_request"] / per_call["order"], 3),
+    }
+
+
 # --- Main -------------------------------------------------------------------------------------------------
 
 
@@ -683,8 +803,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.profile_child:
         return profile_child(args)
-    if args.profile and args.capacity < args.profile_orders * 2 + 20:
-        raise SystemExit("--profile needs --capacity of at least 2 x --profile-orders + 20")
+    if args.instructions_child:
+        return instructions_child(args)
+    # The in-process runs buy from a spare ticket type of --capacity seats: the profile's 1.5 x n orders plus
+    # its warm-up and statement capture, the instruction count's n orders plus its warm-up.
+    spare_seats = (args.profile_orders * 2 + 20 if args.profile else 0) + (
+        args.instructions_orders + 20 if args.instructions else 0
+    )
+    if args.capacity < spare_seats:
+        raise SystemExit(f"--profile/--instructions need --capacity of at least {spare_seats}")
     env = site_env(args)
     report: dict[str, Any] = {
         "bench": "flashsale",
@@ -747,6 +874,8 @@ def main(argv: list[str] | None = None) -> int:
         report["inventory_audit_ok"] = inventory_audit(env)
         if args.profile:
             report["profile"] = run_profile(args, env, data, workdir)
+        if args.instructions:
+            report["instructions"] = run_instructions(args, env, data, workdir)
         report["targets"] = {
             f"orders_per_s>={TARGET_ORDERS_PER_S}": report["orders_per_s"] >= TARGET_ORDERS_PER_S,
             "oversold==0": report["oversold"] == 0,

@@ -13,8 +13,8 @@ from grasshopper.lib.models import TimeStampedModel
 
 class OutboxEmail(TimeStampedModel):
     """One email to send. Written in the same transaction as the fact that causes it; a Celery task sends
-    it after commit. ``status`` is the guard that makes sending exactly once (claim = queued -> sending
-    by a conditional UPDATE; only the claimer sends)."""
+    it after commit (handed over by the relay: see notifications.services). ``status`` is the guard that
+    makes sending exactly once (claim = queued -> sending by a conditional UPDATE; only the claimer sends)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -37,6 +37,9 @@ class OutboxEmail(TimeStampedModel):
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the relay (notifications.services.outbox_relay) handed the row to a send task: a row is
+    # relayed once. Rows sent another way (staff resend, the stale sweep, retries) never need it.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -4,8 +4,14 @@ causes them, and the jobs that send, retry, re-queue and fan out.
 How an email is sent exactly once (as far as email allows):
 
 - ``notify`` writes one ``OutboxEmail`` row in the CALLER's transaction (unique per kind, reference and
-  recipient: whoever announces a fact twice, it emails once) and asks for the send task with
-  ``transaction.on_commit``: a rolled-back order sends nothing.
+  recipient: whoever announces a fact twice, it emails once); after commit (``transaction.on_commit``: a
+  rolled-back order sends nothing) the row reaches a send task through the relay (below).
+- The relay: publishing a Celery task costs a web process ~3.5 million CPU instructions, a fifth of a free
+  order (``bench/flashsale.py --instructions``), and in an on-sale rush every order queues an email. So a
+  web process asks for at most one ``outbox_relay`` task per ``NOTIFICATIONS_RELAY_DELAY_SECONDS`` (1 s),
+  with that countdown; the relay hands every queued row no task was asked for yet to ``outbox_send``, one
+  task each, marking it ``dispatched_at`` under ``FOR UPDATE SKIP LOCKED`` (relays at once never hand a row
+  twice). Where tasks run eagerly (development, tests) or the delay is 0, each row gets its task at once.
 - ``outbox_send`` claims the row with a conditional UPDATE (queued -> sending); only the claimer sends, so a
   task delivered twice (``acks_late`` redelivers after a worker loss) sends once. Transient errors
   (connection lost, 4xx from the SMTP server, 5xx/429 from the provider) put it back to queued and the task
@@ -25,6 +31,7 @@ the change, worked through by a task in order-id order, with its progress on the
 from __future__ import annotations
 
 import smtplib
+import time
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -109,7 +116,7 @@ def notify(
     if to and _may_email(kind=spec, user=user):
         outbox = OutboxEmail(kind=kind, reference=reference, to=to, user=user, context=context)
         if insert_unless_exists(outbox):
-            transaction.on_commit(partial(_enqueue_send, outbox.pk), robust=True)
+            transaction.on_commit(partial(_email_queued, outbox.pk), robust=True)
         else:
             outbox = OutboxEmail.objects.get(kind=kind, reference=reference, to=to)
     if user is not None:
@@ -156,8 +163,67 @@ def _may_email(*, kind: kinds.Kind, user: User | None) -> bool:
 def _enqueue_send(outbox_id: int) -> None:
     from notifications.tasks import outbox_send_task  # tasks import this module
 
+    outbox_send_task.apply_async(args=[outbox_id], **_email_queue())
+
+
+def _email_queue() -> dict[str, str]:
     queue = settings.NOTIFICATIONS_EMAIL_QUEUE
-    outbox_send_task.apply_async(args=[outbox_id], **({"queue": queue} if queue else {}))
+    return {"queue": queue} if queue else {}
+
+
+# --- the relay ----------------------------------------------------------------------------------------------
+
+RELAY_BATCH = 500
+# time.monotonic() until which the relay this process last asked for has yet to run (see _email_queued).
+_relay_due = 0.0
+
+
+def _email_queued(outbox_id: int) -> None:
+    """After the commit of a new outbox row: make sure it reaches a send task.
+
+    The relay is asked for with a countdown of the whole window, so it runs after every commit that found
+    it already asked for (each of them committed before this process's clock reached ``_relay_due``) and
+    reads their rows. A relay lost on the way (broker down) leaves the rows to the relay beat runs every
+    minute.
+    """
+    global _relay_due
+    from notifications.tasks import outbox_relay_task  # tasks import this module
+
+    delay = settings.NOTIFICATIONS_RELAY_DELAY_SECONDS
+    if delay <= 0 or outbox_relay_task.app.conf.task_always_eager:
+        _enqueue_send(outbox_id)
+        return
+    now = time.monotonic()
+    if now < _relay_due:
+        return
+    outbox_relay_task.apply_async(countdown=delay, **_email_queue())
+    _relay_due = now + delay
+
+
+def outbox_relay(*, now: datetime | None = None) -> int:
+    """Hand every queued email that no send task was asked for yet to one; returns how many.
+
+    The rows are taken ``FOR UPDATE SKIP LOCKED`` and marked ``dispatched_at`` in one transaction, so two
+    relays at once split them and never hand a row twice. The tasks are published after that commit; a
+    relay that dies in between leaves its rows ``queued`` for ``outbox_requeue_stale``. More than
+    ``RELAY_BATCH`` waiting: another relay follows at once.
+    """
+    from notifications.tasks import outbox_relay_task  # tasks import this module
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboxEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, dispatched_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:RELAY_BATCH]
+        )
+        OutboxEmail.objects.filter(pk__in=ids).update(dispatched_at=now)
+    for outbox_id in ids:
+        _enqueue_send(outbox_id)
+    if len(ids) == RELAY_BATCH:
+        outbox_relay_task.apply_async(**_email_queue())
+    return len(ids)
 
 
 # --- sending ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from notifications.services import (
     EmailTransientError,
     broadcast_run,
     holds_warn_expiring,
+    outbox_relay,
     outbox_requeue_stale,
     outbox_send,
     reminders_send_due,
@@ -33,6 +34,12 @@ def outbox_send_task(outbox_id: int) -> str | None:
     """Send one outbox email; retried with exponential backoff on transient errors."""
     outbox = outbox_send(outbox_id=outbox_id)
     return outbox.status if outbox is not None else None
+
+
+@shared_task(name="notifications.outbox_relay")
+def outbox_relay_task() -> int:
+    """Hand queued emails to send tasks (web processes ask for it at most once a second each)."""
+    return outbox_relay()
 
 
 @shared_task(name="notifications.outbox_requeue_stale")

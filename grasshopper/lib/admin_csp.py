@@ -8,7 +8,8 @@ per-response ``_csp_update``). Every other page keeps ``CONTENT_SECURITY_POLICY`
 
 "Admin page" means a response to a URL that resolved inside an admin site's URLconf (``app_name`` "admin"),
 so the rule follows the admin wherever it is mounted. Place the middleware right after
-``csp.middleware.CSPMiddleware``: it must see the response before django-csp writes the header.
+``grasshopper.lib.api_csp.CSPMiddleware`` (django-csp's): it must see the response before the header is
+written.
 """
 
 from __future__ import annotations

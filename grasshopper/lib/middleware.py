@@ -15,22 +15,22 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseB
 def request_id_header_middleware(get_response: GetResponse) -> GetResponse:
     """Return the request's log id in ``X-Request-ID``, so a user's report can be found in the logs.
 
-    Placed right after ``django_structlog.middlewares.RequestMiddleware``: the id is bound before the
-    request reaches us and still bound when the response passes back (also for 500 responses, which
-    Django's exception handling produces further in).
+    Placed right after ``django_structlog.middlewares.RequestMiddleware``: the id is decided before the
+    request reaches us (``grasshopper.lib.logging_signals``) and kept on the request, so the response
+    passing back gets it (also a 500 response, which Django's exception handling produces further in).
     """
     if iscoroutinefunction(get_response):
 
         async def async_middleware(request: HttpRequest) -> HttpResponseBase:
             response = await get_response(request)  # type: ignore[misc]
-            set_request_id_header(response)
+            set_request_id_header(request, response)
             return response
 
         return async_middleware
 
     def middleware(request: HttpRequest) -> HttpResponseBase:
         response = get_response(request)
-        set_request_id_header(response)  # type: ignore[arg-type]
+        set_request_id_header(request, response)  # type: ignore[arg-type]
         return response  # type: ignore[return-value]
 
     return middleware

@@ -108,7 +108,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "grasshopper.lib.api_csp.CSPMiddleware",  # django-csp's, with one fixed policy for /api/v1/
     # Right after django-csp: admin pages only get what django-unfold needs added (see the admin block).
     "grasshopper.lib.admin_csp.admin_csp_middleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -320,6 +320,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+
+# Responses under these paths are JSON data and get grasshopper.lib.api_csp's fixed policy (nothing may load).
+API_CONTENT_SECURITY_POLICY_PREFIXES = ["/api/v1/"]
 
 # django-ratelimit (HTML forms): counted in the shared cache; blocked requests get our 429 page.
 RATELIMIT_USE_CACHE = "default"
@@ -535,12 +538,22 @@ NOTIFICATIONS_EMAIL_RETRY_BACKOFF = env.int("NOTIFICATIONS_EMAIL_RETRY_BACKOFF",
 NOTIFICATIONS_EMAIL_RETRY_BACKOFF_MAX = env.int("NOTIFICATIONS_EMAIL_RETRY_BACKOFF_MAX", default=300)
 NOTIFICATIONS_OUTBOX_STALE_SECONDS = env.int("NOTIFICATIONS_OUTBOX_STALE_SECONDS", default=600)
 NOTIFICATIONS_EMAIL_QUEUE = env.str("NOTIFICATIONS_EMAIL_QUEUE", default="")
+# A web process asks for the outbox relay at most once per this many seconds (notifications.services): new
+# emails leave up to this much later, and an on-sale rush publishes one task a second, not one per order.
+# 0: one send task per email at once, as tasks run eagerly anyway.
+NOTIFICATIONS_RELAY_DELAY_SECONDS = env.float("NOTIFICATIONS_RELAY_DELAY_SECONDS", default=1.0)
 NOTIFICATIONS_HOLD_WARNING_MINUTES = env.int("NOTIFICATIONS_HOLD_WARNING_MINUTES", default=5)
 NOTIFICATIONS_REMINDER_HOURS = env.int("NOTIFICATIONS_REMINDER_HOURS", default=24)
 # The outbox's safety net (a dead worker's or a lost task's messages), the "5 more minutes" warning of a
 # hold, and the reminder before doors open: without these three, the last two are never sent.
 CELERY_BEAT_SCHEDULE["notifications-outbox-requeue-stale"] = {
     "task": "notifications.outbox_requeue_stale",
+    "schedule": 60.0,
+}
+# The relay once a minute as well: emails whose relay never came (lost on the way, or run early by a worker
+# whose clock is ahead) leave within a minute, not after NOTIFICATIONS_OUTBOX_STALE_SECONDS.
+CELERY_BEAT_SCHEDULE["notifications-outbox-relay"] = {
+    "task": "notifications.outbox_relay",
     "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["notifications-holds-warn-expiring"] = {

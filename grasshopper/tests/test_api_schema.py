@@ -149,6 +149,17 @@ def test_the_rest_of_the_site_keeps_the_strict_style_policy(client: Client) -> N
     assert _csp(client.get("/healthz"))["style-src"] == ["'self'"]
 
 
+@pytest.mark.django_db
+def test_api_answers_carry_a_policy_that_lets_nothing_load(client: Client) -> None:
+    """JSON is never a page: one fixed policy (grasshopper.lib.api_csp), for answers and problems alike."""
+    for response in client.get("/api/v1/events/"), client.get("/api/v1/no-such-thing/"):
+        assert response["Content-Type"].startswith("application/"), response["Content-Type"]
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    # The docs, the schema and the pages keep the site's policy.
+    for path in "/api/docs/", "/api/schema/", "/healthz":
+        assert _csp(client.get(path))["default-src"] == ["'self'"], path
+
+
 # Redoc's sidebar credits Redocly with a logo from their CDN: the policy blocks it (nothing leaves the
 # machine) and Redoc hides the broken image. That is the one violation the docs may report.
 REDOCLY_LOGO = "img-src https://cdn.redoc.ly/redoc/logo-mini.svg"

@@ -1,7 +1,8 @@
 """A real Celery worker on Redis sends an order confirmation end to end: the order commits in this
-process, the send task goes through the broker, the worker (its own process, on the same PostgreSQL test
-database) claims the outbox row, renders the email with its PDF, .ics and QR codes, and writes it out
-(file backend); the row ends ``sent``. Nothing is sent by this process."""
+process, which asks for the outbox relay through the broker; the worker (its own process, on the same
+PostgreSQL test database) runs the relay, which publishes the send task; running that, it claims the row,
+renders the email with its PDF, .ics and QR codes, and writes it out (file backend); the row ends ``sent``.
+Nothing is sent by this process."""
 
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ def worker(mail_dir: Path) -> Iterator[Worker]:
         CELERY_BROKER_URL=broker,
         CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
         CELERY_TASK_ALWAYS_EAGER="false",
+        # The relay runs in the worker and hands each email to a send task: on this worker's queue too.
+        NOTIFICATIONS_EMAIL_QUEUE=queue,
         GH_TEST_EMAIL_DIR=str(mail_dir),
         PYTHONUNBUFFERED="1",
     )
@@ -149,3 +152,5 @@ def test_a_real_worker_sends_the_order_confirmation(worker: Worker, mail_dir: Pa
     assert parts.count("image/png") == 2
     assert {"text/plain", "text/html", "application/pdf", "text/calendar"} <= set(parts)
     assert "notifications.send_email" in worker.text()
+    assert "notifications.outbox_relay" in worker.text()  # the relay handed it over
+    assert row.dispatched_at is not None
