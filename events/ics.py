@@ -33,6 +33,8 @@ def event_ics(*, event: Event, url: str) -> bytes:
     entry = CalendarEvent()
     entry.add("uid", event_uid(event))
     entry.add("dtstamp", event.modified.astimezone(UTC))
+    # Raised each time the start or doors time moved: with the same UID, a calendar replaces its entry.
+    entry.add("sequence", event.schedule_version - 1)
     entry.add("dtstart", event.starts_at.astimezone(UTC))
     if event.ends_at:
         entry.add("dtend", event.ends_at.astimezone(UTC))

@@ -177,6 +177,9 @@ class Event(TimeStampedModel):
         "put in a random (seeded, recorded) order, ahead of those who join later.",
     )
     is_featured = models.BooleanField(default=False, help_text="Shown first on the home page.")
+    # 1, plus one each time ticket holders were told the start or doors time moved
+    # (events.services.event_changes_announce): what the reminder before doors open is sent once per.
+    schedule_version = models.PositiveIntegerField(default=1, editable=False)
     # Search documents, kept current by events.search when the event, its lineup, artists or venue change.
     search_vector = SearchVectorField(null=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)

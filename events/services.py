@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import F, ProtectedError, Q
 from django.utils.text import slugify
 
 from events.exceptions import (
@@ -233,8 +233,9 @@ def event_changes_announce(*, before: Event, event: Event) -> dict[str, tuple[An
     ``event_cancelled`` when a public event was cancelled; ``event_changed`` when its start, doors or venue
     moved, or it was postponed. ``before`` is the row as it was before the save. A draft has no ticket
     holders: nothing is sent. Call it inside the saving transaction (``event_update``, the admin's save):
-    receivers write their rows with the change and send mail only once it commits. Returns the changes
-    announced (empty for a cancellation or nothing to tell)."""
+    receivers write their rows with the change and send mail only once it commits. A new start or doors
+    time also counts up ``schedule_version``. Returns the changes announced (empty for a cancellation or
+    nothing to tell)."""
     if before.status == Status.DRAFT:
         return {}
     if event.status == Status.CANCELLED:
@@ -250,6 +251,10 @@ def event_changes_announce(*, before: Event, event: Event) -> dict[str, tuple[An
         changes["venue"] = (before.venue, event.venue)
     if event.status == Status.POSTPONED and before.status != Status.POSTPONED:
         changes["status"] = (before.status, event.status)
+    if "starts_at" in changes or "doors_at" in changes:
+        # A new time: holders get a new reminder before it (notifications.services.reminders_send_due).
+        Event.objects.filter(pk=event.pk).update(schedule_version=F("schedule_version") + 1)
+        event.schedule_version += 1
     if changes:
         event_changed.send(sender=Event, event=event, changes=changes)
     return changes

@@ -40,8 +40,8 @@ import structlog
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from accounts.models import User
@@ -502,14 +502,34 @@ def holds_warn_expiring(*, now: datetime | None = None) -> int:
     return warned
 
 
+def reminder_reference(order: Order) -> str:
+    """What the reminder of ``order`` is unique by: the order, and the event's time as it stands
+    (``Event.schedule_version``), so a show that moves gets a reminder before its new time too."""
+    version = order.event.schedule_version
+    return order_reference(order) if version == 1 else f"{order_reference(order)}@v{version}"
+
+
 def reminders_send_due(*, now: datetime | None = None) -> int:
     """Remind each ticket holder whose event's doors open (its start, without a doors time) within
-    ``NOTIFICATIONS_REMINDER_HOURS`` (once per order; published events only); returns how many."""
+    ``NOTIFICATIONS_REMINDER_HOURS`` (once per order and event time: a moved show is reminded of again;
+    published events only); returns how many."""
     now = now or timezone.now()
     horizon = now + timedelta(hours=settings.NOTIFICATIONS_REMINDER_HOURS)
     valid_tickets = Ticket.objects.filter(order=OuterRef("pk"), status=Ticket.Status.VALID)
+    # reminder_reference() in SQL, for the sweep to skip what was sent without reading it.
+    reference = Case(
+        When(event__schedule_version=1, then=Concat(Value("orders.Order:"), "code")),
+        default=Concat(
+            Value("orders.Order:"), "code", Value("@v"), Cast("event__schedule_version", CharField())
+        ),
+    )
+    reminded_already = OutboxEmail.objects.filter(
+        kind=kinds.EVENT_REMINDER.key, reference=OuterRef("reminder_reference")
+    )
     due = (
-        Order.objects.alias(doors=Coalesce("event__doors_at", "event__starts_at"))
+        Order.objects.alias(
+            doors=Coalesce("event__doors_at", "event__starts_at"), reminder_reference=reference
+        )
         .filter(
             Exists(valid_tickets),
             status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
@@ -517,12 +537,15 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
             doors__gt=now,
             doors__lte=horizon,
         )
-        .exclude(_not_yet_sent(kinds.EVENT_REMINDER.key))
-        .select_related("buyer")
+        .exclude(Exists(reminded_already))
+        .select_related("buyer", "event")
         .order_by("pk")[: BATCH * 5]
     )
     reminded = 0
     for order in due:
-        if order_notify(kind=kinds.EVENT_REMINDER.key, order=order) is not None:
+        if (
+            order_notify(kind=kinds.EVENT_REMINDER.key, order=order, reference=reminder_reference(order))
+            is not None
+        ):
             reminded += 1
     return reminded

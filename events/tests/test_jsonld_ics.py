@@ -12,7 +12,15 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from events.models import Event, TicketType
-from events.tests.factories import ArtistFactory, EventFactory, LineupFactory, TicketTypeFactory, VenueFactory
+from events.services import event_update
+from events.tests.factories import (
+    ArtistFactory,
+    EventFactory,
+    LineupFactory,
+    OrganizerMemberFactory,
+    TicketTypeFactory,
+    VenueFactory,
+)
 from grasshopper.tests.pagecheck import parse, script_nonce
 
 pytestmark = pytest.mark.django_db
@@ -131,15 +139,25 @@ def test_ics_download_parses_back_with_utc_times(client: Client) -> None:
     assert str(entry["url"]) == "http://testserver/events/summer-jazz-night/"
     assert "Two sets of hard bop." in str(entry["description"])
     assert str(entry["status"]) == "CONFIRMED"
-    # The UID does not change between downloads or after an edit, so calendars update the entry.
+    assert entry.decoded("sequence") == 0
+    # The UID does not change between downloads or after an edit, and a new time raises the SEQUENCE: a
+    # calendar that imports the file again replaces its entry (RFC 5545) instead of adding one.
     uid = str(entry["uid"])
-    Event.objects.filter(pk=event.pk).update(
-        title="Renamed", starts_at=STARTS + timedelta(days=1), ends_at=None, doors_at=None
+    event_update(
+        actor=OrganizerMemberFactory(organizer=event.organizer).user,
+        event=event,
+        changes={
+            "title": "Renamed",
+            "starts_at": STARTS + timedelta(days=1),
+            "ends_at": None,
+            "doors_at": None,
+        },
     )
     again = Calendar.from_ical(client.get(reverse("events:calendar", kwargs={"slug": event.slug})).content)
     (entry_again,) = again.walk("VEVENT")
     assert str(entry_again["uid"]) == uid
     assert entry_again.decoded("dtstart") == STARTS + timedelta(days=1)
+    assert entry_again.decoded("sequence") == 1
 
 
 def test_ics_of_a_cancelled_event_says_so_and_of_a_draft_is_404(client: Client) -> None:

@@ -180,6 +180,33 @@ def test_the_reminder_comes_within_24_hours_of_doors_once_per_order(sent: Any) -
     assert mail.outbox[0].subject == f"Soon: {event.title}, doors Sat 13 Jul, 19:30"
 
 
+def test_a_show_that_moves_after_its_reminder_is_reminded_of_again(sent: Any) -> None:
+    event = event_at(STARTS)  # doors 18:30 UTC on 13 July
+    order = paid_order(ticket_type_for(event), 1, buyer=UserFactory())
+    doors = STARTS - timedelta(hours=1)
+    with sent():
+        assert reminders_send_due(now=doors - timedelta(hours=23)) == 1
+        # A week later, after the reminder went out: the holder is told of the change...
+        event_update(
+            actor=manager_of(event),
+            event=event,
+            changes={"starts_at": STARTS + timedelta(days=7), "doors_at": doors + timedelta(days=7)},
+        )
+    mail.outbox.clear()
+    with sent():
+        assert reminders_send_due(now=doors - timedelta(hours=2)) == 0  # the old doors time means nothing
+        # ... and reminded again, once, before the new doors time.
+        assert reminders_send_due(now=doors + timedelta(days=7) - timedelta(hours=23)) == 1
+        assert reminders_send_due(now=doors + timedelta(days=7) - timedelta(hours=1)) == 0
+    assert [m.subject for m in mail.outbox] == [f"Soon: {event.title}, doors Sat 20 Jul, 19:30"]
+    assert mail.outbox[0].to == [order.email]
+    reminders = OutboxEmail.objects.filter(kind="event_reminder").order_by("pk")
+    assert [r.reference for r in reminders] == [f"orders.Order:{order.code}", f"orders.Order:{order.code}@v2"]
+    # The inbox has both, the newest first.
+    inbox = Notification.objects.filter(user=order.buyer, kind="event_reminder").order_by("-created", "-pk")
+    assert [n.reference for n in inbox] == [f"orders.Order:{order.code}@v2", f"orders.Order:{order.code}"]
+
+
 def test_no_reminder_for_a_cancelled_event(sent: Any) -> None:
     event = event_at(STARTS)
     paid_order(ticket_type_for(event), 1)
