@@ -311,6 +311,24 @@ REFUND_ISSUED = register(
         link=order_page(),
     )
 )
+REFUND_FAILED = register(
+    Kind(
+        key="refund_failed",
+        template="refund_failed",
+        subject=lambda c: (
+            f"Your refund of {money(c['refund'].amount, c['refund'].currency)} for order {c['order'].code} "
+            "did not go through"
+        ),
+        title=lambda c: "Your refund did not go through",
+        body=lambda c: (
+            f"{money(c['refund'].amount, c['refund'].currency)} for order {c['order'].code} "
+            f"({c['event'].title}) could not be paid back to your card. Our team has been told and will pay "
+            "you another way: you do not need to do anything."
+        ),
+        load=load_refund,
+        link=order_page(),
+    )
+)
 ORDER_UNFULFILLABLE = register(
     Kind(
         key="order_unfulfillable",

@@ -27,6 +27,7 @@ from orders.signals import (
     order_refunded,
     order_unfulfillable,
     payment_failed,
+    refund_failed,
 )
 from waitlist.models import WaitlistEntry, WaitlistOffer
 from waitlist.signals import entry_closed, entry_joined, offer_created, offer_lapsed
@@ -61,6 +62,16 @@ def on_order_refunded(sender: Any, order: Order, refund: Refund, **kwargs: Any) 
         kind=kinds.REFUND_ISSUED.key,
         order=order,
         reference=f"orders.Refund:{refund.pk}",
+        context={"refund_id": refund.pk},
+    )
+
+
+def on_refund_failed(sender: Any, order: Order, refund: Refund, **kwargs: Any) -> None:
+    # The card refused the money back: the buyer hears it from us, not first from their bank statement.
+    order_notify(
+        kind=kinds.REFUND_FAILED.key,
+        order=order,
+        reference=f"orders.Refund:{refund.pk}:failed",
         context={"refund_id": refund.pk},
     )
 
@@ -177,6 +188,7 @@ def connect() -> None:
     order_expired.connect(on_order_expired, dispatch_uid="notifications.order_expired")
     payment_failed.connect(on_payment_failed, dispatch_uid="notifications.payment_failed")
     order_refunded.connect(on_order_refunded, dispatch_uid="notifications.order_refunded")
+    refund_failed.connect(on_refund_failed, dispatch_uid="notifications.refund_failed")
     event_changed.connect(on_event_changed, dispatch_uid="notifications.event_changed")
     event_cancelled.connect(on_event_cancelled, dispatch_uid="notifications.event_cancelled")
     referral_rewarded.connect(on_referral_rewarded, dispatch_uid="notifications.referral_rewarded")

@@ -324,6 +324,7 @@ def test_every_kind_renders_a_subject_text_and_html() -> None:
         "hold_expiring": {"order_id": pending.pk},
         "order_expired": {"order_id": pending.pk},
         "refund_issued": {"order_id": paid.pk, "refund_id": refund.pk},
+        "refund_failed": {"order_id": paid.pk, "refund_id": refund.pk},
         "order_unfulfillable": {"order_id": paid.pk},
         "event_changed": {
             "order_id": paid.pk,

@@ -33,7 +33,7 @@ from notifications.services import (
 from notifications.tests.outbox_helpers import event_at, html_of, paid_order, ticket_type_for
 from orders.models import Order, Payment, Refund
 from orders.services import order_expire
-from orders.signals import order_refunded, order_unfulfillable, payment_failed
+from orders.signals import order_refunded, order_unfulfillable, payment_failed, refund_failed
 from orders.tests.factories import place_order
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +120,26 @@ def test_a_refund_is_told_with_its_amount(sent: Any) -> None:
         f"Refund of €10.00 for order {order.code}",
     ]
     assert Notification.objects.filter(user=buyer, kind="refund_issued").count() == 2
+
+
+def test_a_refund_that_fails_is_told_once_and_says_what_happens_next(sent: Any) -> None:
+    buyer = UserFactory()
+    order = paid_order(ticket_type_for(event_at(STARTS)), 2, buyer=buyer)
+    refund = Refund.objects.create(
+        order=order, source=Refund.Source.STAFF, amount=Decimal("27.50"), currency="EUR", idempotency_key="r1"
+    )
+    mail.outbox.clear()
+    with sent():
+        refund_failed.send(sender=Order, order=order, refund=refund)
+        refund_failed.send(sender=Order, order=order, refund=refund)  # told twice: emailed once
+
+    [message] = mail.outbox
+    assert message.subject == f"Your refund of €27.50 for order {order.code} did not go through"
+    assert message.to == [order.email]
+    assert "will pay you another way" in message.body
+    [entry] = Notification.objects.filter(user=buyer, kind="refund_failed")
+    assert entry.title == "Your refund did not go through"
+    assert entry.link == f"/orders/{order.code}/"
 
 
 @pytest.mark.parametrize(
