@@ -33,7 +33,6 @@ from __future__ import annotations
 import smtplib
 import time
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import structlog
@@ -47,7 +46,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event
 from events.signals import holder_notices_progress_key
-from grasshopper.lib.db import insert_unless_exists
+from grasshopper.lib.db import insert_unless_exists, on_commit_robust
 from grasshopper.lib.exceptions import Conflict
 from grasshopper.lib.progress import progress_set
 from notifications import kinds
@@ -116,7 +115,7 @@ def notify(
     if to and _may_email(kind=spec, user=user):
         outbox = OutboxEmail(kind=kind, reference=reference, to=to, user=user, context=context)
         if insert_unless_exists(outbox):
-            transaction.on_commit(partial(_email_queued, outbox.pk), robust=True)
+            on_commit_robust(_email_queued, outbox.pk)
         else:
             outbox = OutboxEmail.objects.get(kind=kind, reference=reference, to=to)
     if user is not None:
@@ -377,7 +376,7 @@ def outbox_resend(*, outbox_id: int, actor: User | None, now: datetime | None = 
     outbox.modified = now
     outbox.save(update_fields=["status", "attempts", "claimed_at", "last_error", "modified"])
     log.info("outbox_resend", outbox_id=outbox.pk, actor_id=actor.pk if actor else None)
-    transaction.on_commit(partial(_enqueue_send, outbox.pk), robust=True)
+    on_commit_robust(_enqueue_send, outbox.pk)
     return outbox
 
 
@@ -406,8 +405,8 @@ def broadcast_create(
         kind=kind, reference=reference, defaults={"event": event, "context": context or {}}
     )
     if created:
-        transaction.on_commit(partial(_broadcast_progress, broadcast), robust=True)
-        transaction.on_commit(partial(_enqueue_broadcast, broadcast.pk), robust=True)
+        on_commit_robust(_broadcast_progress, broadcast)
+        on_commit_robust(_enqueue_broadcast, broadcast.pk)
     return broadcast
 
 

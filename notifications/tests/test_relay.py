@@ -3,6 +3,7 @@ and every queued email still reaches exactly one send task."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -160,3 +161,26 @@ def test_two_relays_at_once_never_hand_an_email_twice(monkeypatch: pytest.Monkey
     who.name = "B"
     assert outbox_relay() == 0  # after A's commit: everything is dispatched
     assert OutboxEmail.objects.filter(dispatched_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_after_commit_is_logged_and_the_purchase_stands(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The after-commit step runs ``robust``: its failure is logged by Django, never raised to the buyer
+    whose order has already committed. (Django names the failing callback by ``__qualname__``: a bare
+    ``functools.partial`` has none, and the logging itself raised AttributeError.)"""
+
+    def broker_down(outbox_id: int) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(services, "_enqueue_send", broker_down)
+    with caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
+        order = paid_order(ticket_type_on_sale(), 1, buyer=UserFactory())  # commits, then the step fails
+
+    order.refresh_from_db()
+    assert order.status == "paid"
+    row = OutboxEmail.objects.get(reference=f"orders.Order:{order.code}")
+    assert (row.status, row.dispatched_at) == (S.QUEUED, None)  # the relay (or the sweep) sends it later
+    assert "_email_queued" in caplog.text
+    assert "broker down" in caplog.text
