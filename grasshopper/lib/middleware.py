@@ -2,20 +2,47 @@
 
 from collections.abc import Awaitable, Callable
 
+import structlog
 from asgiref.sync import iscoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.functional import SimpleLazyObject, empty
+from django_structlog.middlewares import RequestMiddleware as StructlogRequestMiddleware
 
 from grasshopper.lib.logging_signals import set_request_id_header
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
+class RequestMiddleware(StructlogRequestMiddleware):
+    """django-structlog's request logging, without working out an anonymous user the long way.
+
+    It binds ``user_id`` when the request starts by evaluating ``request.user``: Django's lazy user, read
+    from the session cookie. Without that cookie the answer is always the anonymous user (``user_id``
+    None), and an API call (``X-Session-Token``) never has it: evaluating it anyway cost ~180,000 CPU
+    instructions per call, 2 % of an order in an on-sale rush. The line written when the response leaves
+    still binds the user DRF authenticated.
+    """
+
+    @staticmethod
+    def bind_user_id(request: HttpRequest) -> None:
+        user = request.__dict__.get("user")
+        if (
+            isinstance(user, SimpleLazyObject)
+            and user._wrapped is empty  # type: ignore[attr-defined]
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            structlog.contextvars.bind_contextvars(user_id=None)
+            return
+        StructlogRequestMiddleware.bind_user_id(request)
+
+
 @sync_and_async_middleware
 def request_id_header_middleware(get_response: GetResponse) -> GetResponse:
     """Return the request's log id in ``X-Request-ID``, so a user's report can be found in the logs.
 
-    Placed right after ``django_structlog.middlewares.RequestMiddleware``: the id is decided before the
+    Placed right after ``RequestMiddleware`` (django-structlog's, above): the id is decided before the
     request reaches us (``grasshopper.lib.logging_signals``) and kept on the request, so the response
     passing back gets it (also a 500 response, which Django's exception handling produces further in).
     """

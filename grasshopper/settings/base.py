@@ -115,7 +115,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Forgets the referral link's cookie once a sign-up has used it (loyalty.referral_cookie).
     "loyalty.referral_cookie.referral_cookie_middleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    "grasshopper.lib.middleware.RequestMiddleware",  # django-structlog's, lighter for anonymous requests
     "grasshopper.lib.middleware.request_id_header_middleware",
     # Turns django_ratelimit.exceptions.Ratelimited into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",

@@ -18,6 +18,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.urls import path
 
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.helpers import api_client
+
 
 def ok_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
@@ -121,6 +124,24 @@ def test_anonymous_request_gets_a_fresh_request_id_returned_in_the_header(
     [line] = log.for_request(request_id)
     assert line["user_id"] is None
     assert line["code"] == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("grasshopper.urls")
+def test_an_api_call_with_a_session_token_is_logged_with_its_user(log: CapturedLog) -> None:
+    """No session cookie: the user is anonymous when the request starts (not worked out the long way,
+    grasshopper.lib.middleware.RequestMiddleware) and the one DRF authenticated when the answer leaves."""
+    user = VerifiedUserFactory()
+    client = api_client(user)
+
+    signed_in = client.get("/api/v1/orders/", HTTP_X_REQUEST_ID="api-signed-in")
+    anonymous = api_client().get("/api/v1/events/", HTTP_X_REQUEST_ID="api-anonymous")
+
+    assert (signed_in.status_code, anonymous.status_code) == (200, 200)
+    [line] = log.for_request("api-signed-in")
+    assert (line["user_id"], line["path"], line["code"]) == (user.pk, "/api/v1/orders/", 200)
+    [line] = log.for_request("api-anonymous")
+    assert (line["user_id"], line["path"]) == (None, "/api/v1/events/")
 
 
 def test_unsafe_incoming_request_id_is_replaced(client: Any, log: CapturedLog) -> None:
