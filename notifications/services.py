@@ -206,14 +206,21 @@ def outbox_relay(*, now: datetime | None = None) -> int:
     relays at once split them and never hand a row twice. The tasks are published after that commit; a
     relay that dies in between leaves its rows ``queued`` for ``outbox_requeue_stale``. More than
     ``RELAY_BATCH`` waiting: another relay follows at once.
+
+    Only rows never tried (``attempts`` 0): a row back in ``queued`` after a transient error waits for its
+    own task's backoff, however it got its first task. With the relay switched off
+    (``NOTIFICATIONS_RELAY_DELAY_SECONDS`` 0: every row got its task at commit) it does nothing, so the
+    beat's run never doubles a task still waiting in the broker.
     """
     from notifications.tasks import outbox_relay_task  # tasks import this module
 
+    if settings.NOTIFICATIONS_RELAY_DELAY_SECONDS <= 0:
+        return 0
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
             OutboxEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, dispatched_at__isnull=True)
+            .filter(status=Status.QUEUED, attempts=0, dispatched_at__isnull=True)
             .order_by("pk")
             .values_list("pk", flat=True)[:RELAY_BATCH]
         )

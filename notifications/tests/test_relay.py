@@ -118,6 +118,33 @@ def test_a_retry_waiting_for_its_backoff_is_not_relayed_again(
     assert mail.outbox == []
 
 
+@pytest.mark.django_db
+def test_a_retry_is_not_relayed_however_it_got_its_first_task(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    [row] = queued_confirmations(django_capture_on_commit_callbacks, 1)
+    # Its task came straight at commit (no relay: dispatched_at empty), then a transient error.
+    OutboxEmail.objects.filter(pk=row.pk).update(attempts=1)
+
+    assert outbox_relay() == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.dispatched_at) == (S.QUEUED, 1, None)
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_with_the_relay_switched_off_its_beat_run_does_nothing(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.NOTIFICATIONS_RELAY_DELAY_SECONDS = 0
+    [row] = queued_confirmations(django_capture_on_commit_callbacks, 1)  # its task is on its way
+
+    assert outbox_relay() == 0
+    row.refresh_from_db()
+    assert (row.status, row.dispatched_at) == (S.QUEUED, None)
+    assert mail.outbox == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_relays_at_once_never_hand_an_email_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real transactions on PostgreSQL: relay A has taken the rows and not committed yet when relay B runs."""
