@@ -184,7 +184,9 @@ class CompiledUpdate:
             return int(cursor.rowcount)
 
 
-_INSERT_SQL: dict[tuple[type[Model], int, bool, str], str] = {}  # (model, rows, ignore, db) -> statement
+# (model, rows, ignore, db) -> the statement, and whether it takes one array per column (PostgreSQL's
+# UNNEST form of a multi-row INSERT) rather than one value per row and column.
+_INSERT_SQL: dict[tuple[type[Model], int, bool, str], tuple[str, bool]] = {}
 
 
 def insert_all(instances: Sequence[Model]) -> None:
@@ -211,14 +213,17 @@ def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
     for instance in instances:
         instance._prepare_related_fields_for_save(operation_name="insert_all")  # type: ignore[attr-defined]
     key = (model, len(instances), ignore_conflicts, using)
-    sql = _INSERT_SQL.get(key, "")
+    cached = _INSERT_SQL.get(key)
     values = [field.pre_save(obj, add=True) for obj in instances for field in fields]
     plain = not any(hasattr(value, "resolve_expression") for value in values)
-    if sql and plain:
+    if cached and plain:
+        sql, by_column = cached
         values = [
             field.get_db_prep_save(value, connection=connection)
             for value, field in zip(values, fields * len(instances), strict=True)
         ]
+        if by_column:  # [row 1's columns..., row 2's columns...] -> [column 1's rows, column 2's rows...]
+            values = [values[column :: len(fields)] for column in range(len(fields))]
     else:
         # The ORM's own statement, RETURNING the primary key.
         query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
@@ -228,7 +233,10 @@ def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
         [(sql, params)] = compiler.as_sql()
         values = list(params)
         if plain and len(values) == len(fields) * len(instances):
-            _INSERT_SQL[key] = sql
+            _INSERT_SQL[key] = (sql, False)
+        elif plain and len(instances) > 1 and len(values) == len(fields):
+            # Several rows as one array per column: the same values, by column (PostgreSQL's compiler).
+            _INSERT_SQL[key] = (sql, True)
     # As Model.save() and bulk_create(): an error inside an atomic block marks it for rollback.
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(sql, values)

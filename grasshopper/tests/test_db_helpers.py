@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
+from django.db.models.sql.compiler import SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -136,6 +138,41 @@ def test_insert_all_writes_new_rows_like_bulk_create_and_sets_their_keys() -> No
         [],
         [],
         ["Cy"],
+    ]
+
+
+def test_insert_all_reuses_the_one_array_per_column_form_of_several_rows() -> None:
+    """PostgreSQL's compiler sends several rows as one array per column (UNNEST): the reused statement gets
+    the same values, by column, and each row gets its own key."""
+    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
+    order = _order(EventFactory(), buyer)
+    insert_all([order])
+
+    def moves(reason: str) -> list[OrderEvent]:
+        return [
+            OrderEvent(
+                order=order,
+                to_status="paid",
+                reason=f"{reason} {n}",
+                created=timezone.now(),
+                money_delta=Decimal(f"{n}.50"),
+                seats_delta=n,
+            )
+            for n in (1, 2, 3)
+        ]
+
+    first, second = moves("first"), moves("second")
+    insert_all(first)  # compiled
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(SQLInsertCompiler, "as_sql", side_effect=AssertionError("compiled again")),
+    ):
+        insert_all(second)  # the statement reused
+    assert len(queries) == 1
+    assert "UNNEST" in queries[0]["sql"]
+    stored = {e.pk: (e.reason, e.money_delta, e.seats_delta, e.order_id) for e in OrderEvent.objects.all()}
+    assert [stored[e.pk] for e in first + second] == [
+        (f"{reason} {n}", Decimal(f"{n}.50"), n, order.pk) for reason in ("first", "second") for n in (1, 2, 3)
     ]
 
 
