@@ -16,7 +16,13 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event, TicketType
 from events.tests.factories import EventFactory, TicketTypeFactory
-from grasshopper.lib.db import CompiledSelect, CompiledUpdate, insert_all, insert_unless_exists
+from grasshopper.lib.db import (
+    INSERT_VALUES_ROWS,
+    CompiledSelect,
+    CompiledUpdate,
+    insert_all,
+    insert_unless_exists,
+)
 from notifications.models import Notification
 from orders.models import Order, OrderEvent
 
@@ -141,9 +147,10 @@ def test_insert_all_writes_new_rows_like_bulk_create_and_sets_their_keys() -> No
     ]
 
 
-def test_insert_all_reuses_the_one_array_per_column_form_of_several_rows() -> None:
-    """PostgreSQL's compiler sends several rows as one array per column (UNNEST): the reused statement gets
-    the same values, by column, and each row gets its own key."""
+@pytest.mark.parametrize("rows", [3, INSERT_VALUES_ROWS + 1])
+def test_insert_all_reuses_the_statement_of_several_rows(rows: int) -> None:
+    """A few rows go as one placeholder per value; more as PostgreSQL's one array per column (UNNEST), which
+    the reused statement gets by column. Each row gets its own values and key."""
     buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
     order = _order(EventFactory(), buyer)
     insert_all([order])
@@ -158,7 +165,7 @@ def test_insert_all_reuses_the_one_array_per_column_form_of_several_rows() -> No
                 money_delta=Decimal(f"{n}.50"),
                 seats_delta=n,
             )
-            for n in (1, 2, 3)
+            for n in range(rows)
         ]
 
     first, second = moves("first"), moves("second")
@@ -169,10 +176,12 @@ def test_insert_all_reuses_the_one_array_per_column_form_of_several_rows() -> No
     ):
         insert_all(second)  # the statement reused
     assert len(queries) == 1
-    assert "UNNEST" in queries[0]["sql"]
+    assert ("UNNEST" in queries[0]["sql"]) == (rows > INSERT_VALUES_ROWS)
     stored = {e.pk: (e.reason, e.money_delta, e.seats_delta, e.order_id) for e in OrderEvent.objects.all()}
     assert [stored[e.pk] for e in first + second] == [
-        (f"{reason} {n}", Decimal(f"{n}.50"), n, order.pk) for reason in ("first", "second") for n in (1, 2, 3)
+        (f"{reason} {n}", Decimal(f"{n}.50"), n, order.pk)
+        for reason in ("first", "second")
+        for n in range(rows)
     ]
 
 
