@@ -79,6 +79,20 @@ def test_a_compiled_select_gives_what_the_queryset_gives_for_each_value() -> Non
     assert compiled.first(-1) is None
 
 
+@pytest.mark.django_db(transaction=True)  # the connection is closed and opened again
+def test_the_compiled_helpers_run_on_a_new_connection_and_are_seen_like_any_query() -> None:
+    """The helpers reuse one driver cursor per connection: a new connection (the health check, the
+    connection's maximum age or an error closed the old one) gets its own."""
+    compiled = CompiledSelect(lambda pk: TicketType.objects.filter(pk=pk))
+    ticket_type = TicketTypeFactory()
+    assert [found.pk for found in compiled.all(ticket_type.pk)] == [ticket_type.pk]
+    connection.close()
+    with CaptureQueriesContext(connection) as queries:
+        assert [found.pk for found in compiled.all(ticket_type.pk)] == [ticket_type.pk]
+        assert insert_unless_exists(_notification(User.objects.create_user(email="a@example.com"), "Hi"))
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "INSERT", "INSERT"]
+
+
 def test_a_compiled_select_refuses_a_queryset_it_would_get_wrong() -> None:
     annotated = CompiledSelect(lambda pk: Event.objects.filter(pk=pk).annotate(n=Count("ticket_types")))
     with pytest.raises(ImproperlyConfigured):
