@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import Event
+from grasshopper.lib.api.serializers import FieldsBuiltOnceMixin
 from orders.models import Order, Ticket
 
 # Orders whose tickets are issued: the buyer sees them (and their QR payload) from then on.
@@ -51,7 +52,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     )
 
 
-class OrderCreateInputSerializer(serializers.Serializer):
+class OrderCreateInputSerializer(FieldsBuiltOnceMixin, serializers.Serializer):
     """One event's tickets. Each ticket type appears once: a repeated one is refused (`duplicate_ticket_type`
     on `lines`), not merged, because a client that sends it twice has a bug we should not guess around."""
 
