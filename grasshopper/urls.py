@@ -11,9 +11,13 @@ from grasshopper.lib.api.views import ApiDocsView, ApiNotFoundView, ApiRedocView
 
 # Versioned API for mobile clients. Each app adds its own urls module here.
 api_v1 = [
+    # Orders first: Django tries the patterns in order, and an on-sale rush is order requests. Behind the
+    # account and catalogue routes each order paid ~90,000 CPU instructions of failed matches (1.3 %).
+    # The router's routes end after orders/<code>/<its own action>/, so loyalty's
+    # orders/<code>/redeem-points/ below is still reached.
+    path("", include("orders.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("events.api.urls")),
-    path("", include("orders.api.urls")),
     # GET loyalty/, loyalty/transactions/, POST orders/<code>/redeem-points/ (not a route of orders' router)
     path("", include("loyalty.api.urls")),
     path("", include("notifications.api.urls")),
