@@ -17,6 +17,7 @@ import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.urls import path
+from django_structlog import signals as django_structlog_signals
 
 from accounts.tests.factories import VerifiedUserFactory
 from accounts.tests.helpers import api_client
@@ -197,6 +198,43 @@ def test_request_started_is_debug_and_when_written_is_redacted_too(client: Any, 
     assert finished["event"] == "request_finished"
     assert "started-key-secret" not in log.raw()
     assert "needle" not in log.raw()
+
+
+def test_a_request_line_its_level_drops_is_not_built_and_leaves_no_context_behind(
+    client: Any, log: CapturedLog
+) -> None:
+    """At WARNING (a deployment that keeps its proxy's access log) a 2xx answer's INFO line is not built at
+    all (grasshopper.lib.middleware.RequestMiddleware); a 4xx line is still written whole."""
+    built: list[int] = []
+
+    def finished_metadata(*, response: HttpResponse, **kwargs: Any) -> None:
+        built.append(response.status_code)
+
+    django_structlog_signals.bind_extra_request_finished_metadata.connect(finished_metadata)
+    request_logger = logging.getLogger("django_structlog.middlewares.request")
+    level = request_logger.level
+    request_logger.setLevel(logging.WARNING)
+    try:
+        ok = client.get("/ok/", headers={"X-Request-ID": "quiet-200"})
+        structlog.get_logger("security").warning("between_requests")
+        limited = client.get("/security/", headers={"X-Request-ID": "loud-429"})
+    finally:
+        request_logger.setLevel(level)
+        django_structlog_signals.bind_extra_request_finished_metadata.disconnect(finished_metadata)
+
+    assert (ok.status_code, ok.headers["X-Request-ID"], limited.status_code) == (200, "quiet-200", 429)
+    assert built == [429]
+    assert log.for_request("quiet-200") == []
+    [between] = [line for line in log.lines() if line["event"] == "between_requests"]
+    assert "request_id" not in between  # the 200's context was cleared
+    [finished] = [line for line in log.for_request("loud-429") if line["event"] == "request_finished"]
+    assert (finished["code"], finished["level"], finished["method"], finished["path"]) == (
+        429,
+        "warning",
+        "GET",
+        "/security/",
+    )
+    assert finished["duration_ms"] >= 0
 
 
 def test_unhandled_exception_is_one_request_failed_line_with_the_same_fields(
