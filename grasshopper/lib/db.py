@@ -51,7 +51,7 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
         with connection.wrap_database_errors:
             cached = (made_for, connection.create_cursor(None))
         connection._grasshopper_cursor = cached  # type: ignore[attr-defined]
-    return connection._prepare_cursor(cached[1])
+    return connection._prepare_cursor(cached[1])  # type: ignore[attr-defined]
 
 
 def insert_unless_exists(instance: Model) -> bool:
