@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from types import MethodType
 from typing import Any, Generic, TypeVar, cast
@@ -32,16 +33,19 @@ def on_commit_robust(func: Callable[..., object], *args: Any) -> None:
     transaction.on_commit(call, robust=True)
 
 
-def _cursor(connection: BaseDatabaseWrapper) -> Any:
-    """``connection.cursor()`` for the statements of the helpers below, with the driver's cursor made once
-    per driver connection and reused.
+def _cursor(connection: BaseDatabaseWrapper) -> AbstractContextManager[Any]:
+    """``connection.cursor()`` for the statements of the helpers below: on PostgreSQL the driver's cursor
+    is made once per driver connection and reused.
 
     Making a psycopg cursor copies the connection's adapters, and a new cursor looks up each value's dumper
     again: on an order's few statements that was ~4 % of the web process's CPU. The driver's cursor is
     wrapped as Django wraps every cursor (query logging, ``execute_wrapper`` and error translation see
-    these statements like any other), after the same health check and (re)connection. It is never
-    closed: the caller must not use it in a ``with`` block. A new driver connection gets a new cursor.
+    these statements like any other), after the same health check and (re)connection, and left open when
+    the ``with`` block ends. A new driver connection gets a new cursor. Other databases (SQLite, the
+    embedded default) get a new cursor, closed at the end of the block, as ``connection.cursor()`` gives.
     """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     # The cursor is made for a driver connection and a time zone (its timestamps' loader).
@@ -51,7 +55,7 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
         with connection.wrap_database_errors:
             cached = (made_for, connection.create_cursor(None))
         connection._grasshopper_cursor = cached  # type: ignore[attr-defined]
-    return connection._prepare_cursor(cached[1])  # type: ignore[attr-defined]
+    return nullcontext(connection._prepare_cursor(cached[1]))  # type: ignore[attr-defined]
 
 
 def insert_unless_exists(instance: Model) -> bool:
@@ -157,9 +161,9 @@ class CompiledSelect(Generic[M]):
 
     def all(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> list[M]:
         plan, compiled = self._compiled.get(using) or self._compile(using)
-        cursor = _cursor(connections[using])
-        cursor.execute(compiled.sql, compiled.bind(args))
-        rows: Iterable[Any] = cursor.fetchall()
+        with _cursor(connections[using]) as cursor:
+            cursor.execute(compiled.sql, compiled.bind(args))
+            rows: Iterable[Any] = cursor.fetchall()
         # What ModelIterable does with a compiler's results (its known-related-objects and annotation steps
         # do not apply: checked at compile time).
         if plan.converters:
@@ -203,8 +207,7 @@ class CompiledUpdate:
     def run(self, *args: Any, using: str = DEFAULT_DB_ALIAS) -> int:
         compiled = self._compiled.get(using) or self._compile(using)
         # As QuerySet.update(): an error inside an atomic block marks it for rollback.
-        with transaction.mark_for_rollback_on_error(using=using):
-            cursor = _cursor(connections[using])
+        with transaction.mark_for_rollback_on_error(using=using), _cursor(connections[using]) as cursor:
             cursor.execute(compiled.sql, compiled.bind(args))
             return int(cursor.rowcount)
 
@@ -270,8 +273,7 @@ def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
             # Several rows as one array per column: the same values, by column (PostgreSQL's compiler).
             _INSERT_SQL[key] = (sql, True)
     # As Model.save() and bulk_create(): an error inside an atomic block marks it for rollback.
-    with transaction.mark_for_rollback_on_error(using=using):
-        cursor = _cursor(connection)
+    with transaction.mark_for_rollback_on_error(using=using), _cursor(connection) as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     if ignore_conflicts and len(rows) < len(instances):

@@ -55,7 +55,7 @@ print(json.dumps({
 """
 
 
-def _run(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(code: str, env: dict[str, str], *args: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "grasshopper.settings.base"
@@ -65,7 +65,7 @@ def _run(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProc
         env=clean,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -82,6 +82,36 @@ def test_no_environment_runs_on_embedded_defaults() -> None:
     assert values["email"] == "django.core.mail.backends.console.EmailBackend"
     assert values["hosts"] == ["127.0.0.1", "localhost"]
     assert values["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+SERVE = """
+import django
+django.setup()
+from django.test import Client
+from events.models import Event
+event = Event.objects.filter(status=Event.Status.PUBLISHED).order_by("starts_at").first()
+client = Client(HTTP_HOST="127.0.0.1")
+for path in ["/", "/events/", f"/events/{event.slug}/", "/api/v1/events/"]:
+    print("SERVED", path, client.get(path).status_code)
+"""
+
+
+def test_make_run_migrates_seeds_and_serves_on_the_embedded_defaults(tmp_path: Path) -> None:
+    """What ``make run`` does before serving, on SQLite and the other embedded defaults: the test suite
+    itself runs on PostgreSQL, so a database call only SQLite refuses would otherwise go unseen (one did:
+    the demo's sales crashed in ``grasshopper.lib.db`` on SQLite's cursor)."""
+    sqlite = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+    migrated = _run("", sqlite, "manage.py", "migrate", "--noinput", "-v0", timeout=300)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    seeded = _run("", sqlite, "manage.py", "demo_setup", timeout=300)
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    assert "admin" in seeded.stdout.lower()
+    served = _run(SERVE, sqlite, timeout=120)
+
+    assert served.returncode == 0, served.stderr[-3000:]
+    statuses = [line.split()[1:] for line in served.stdout.splitlines() if line.startswith("SERVED ")]
+    assert [code for _, code in statuses] == ["200"] * 4, statuses
 
 
 def test_postgres_and_redis_are_used_when_their_urls_are_set() -> None:
