@@ -93,6 +93,20 @@ event = Event.objects.filter(status=Event.Status.PUBLISHED).order_by("starts_at"
 client = Client(HTTP_HOST="127.0.0.1")
 for path in ["/", "/events/", f"/events/{event.slug}/", "/api/v1/events/"]:
     print("SERVED", path, client.get(path).status_code)
+
+# A free order through the service: born paid, its tickets and confirmation written by the compiled
+# statements (grasshopper.lib.db), on SQLite.
+from decimal import Decimal
+from django.db.models import F
+from orders.models import Ticket
+from orders.services import OrderLineInput, order_create_or_replay
+from events.models import TicketType
+ticket_type = TicketType.objects.filter(event=event, capacity__gte=F("sold") + F("held") + 2).first()
+TicketType.objects.filter(pk=ticket_type.pk).update(price=Decimal("0.00"), fee=Decimal("0.00"))
+order = order_create_or_replay(
+    lines=[OrderLineInput(ticket_type_id=ticket_type.pk, quantity=2)], buyer=None, email="guest@example.com"
+).order
+print("ORDER", order.status, Ticket.objects.filter(order=order).count())
 """
 
 
@@ -112,6 +126,7 @@ def test_make_run_migrates_seeds_and_serves_on_the_embedded_defaults(tmp_path: P
     assert served.returncode == 0, served.stderr[-3000:]
     statuses = [line.split()[1:] for line in served.stdout.splitlines() if line.startswith("SERVED ")]
     assert [code for _, code in statuses] == ["200"] * 4, statuses
+    assert "ORDER paid 2" in served.stdout.splitlines()
 
 
 def test_postgres_and_redis_are_used_when_their_urls_are_set() -> None:
