@@ -110,16 +110,20 @@ def local(event: Event, moment: datetime) -> datetime:
 
 def when(event: Event, moment: datetime | None = None) -> str:
     """ "Saturday 12 July 2026, 20:00" in the event's time zone (its start by default)."""
-    return _formatted(moment or event.starts_at, event.timezone, "l j F Y, H:i", translation.get_language())
+    return _format(moment or event.starts_at, event.timezone, "l j F Y, H:i")
 
 
 def short_when(event: Event, moment: datetime | None = None) -> str:
     """ "Sat 12 Jul, 20:00" in the event's time zone."""
-    return _formatted(moment or event.starts_at, event.timezone, "D j M, H:i", translation.get_language())
+    return _format(moment or event.starts_at, event.timezone, "D j M, H:i")
 
 
 def clock(event: Event, moment: datetime) -> str:
-    return _formatted(moment, event.timezone, "H:i", translation.get_language())
+    return _format(moment, event.timezone, "H:i")
+
+
+def _format(moment: datetime, zone: str, pattern: str) -> str:
+    return _formatted(moment, zone, pattern, translation.get_language())
 
 
 @lru_cache(maxsize=4096)

@@ -69,8 +69,12 @@ class EmailTransientError(Exception):
     """Sending failed for a reason that may pass (the task retries with backoff)."""
 
 
+# An order's messages are about "orders.Order:<code>" (written in SQL too, by the sweeps below).
+ORDER_REFERENCE_PREFIX = "orders.Order:"
+
+
 def order_reference(order: Order) -> str:
-    return f"orders.Order:{order.code}"
+    return f"{ORDER_REFERENCE_PREFIX}{order.code}"
 
 
 # --- notify -------------------------------------------------------------------------------------------------
@@ -486,7 +490,9 @@ def _enqueue_broadcast(broadcast_id: int) -> None:
 def _not_yet_sent(kind: str) -> Exists:
     """No message of ``kind`` about the outer order exists yet (any recipient)."""
     return Exists(
-        OutboxEmail.objects.filter(kind=kind, reference=Concat(Value("orders.Order:"), OuterRef("code")))
+        OutboxEmail.objects.filter(
+            kind=kind, reference=Concat(Value(ORDER_REFERENCE_PREFIX), OuterRef("code"))
+        )
     )
 
 
@@ -524,9 +530,9 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     valid_tickets = Ticket.objects.filter(order=OuterRef("pk"), status=Ticket.Status.VALID)
     # reminder_reference() in SQL, for the sweep to skip what was sent without reading it.
     reference = Case(
-        When(event__schedule_version=1, then=Concat(Value("orders.Order:"), "code")),
+        When(event__schedule_version=1, then=Concat(Value(ORDER_REFERENCE_PREFIX), "code")),
         default=Concat(
-            Value("orders.Order:"), "code", Value("@v"), Cast("event__schedule_version", CharField())
+            Value(ORDER_REFERENCE_PREFIX), "code", Value("@v"), Cast("event__schedule_version", CharField())
         ),
     )
     reminded_already = OutboxEmail.objects.filter(

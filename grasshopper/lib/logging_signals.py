@@ -42,7 +42,8 @@ REQUEST_LOGGER = "django_structlog.middlewares.request"
 
 _STARTED_AT = "_grasshopper_log_started_ns"
 _REQUEST_ID = "_grasshopper_request_id"
-_request_log = logging.getLogger(REQUEST_LOGGER)
+# The logger django-structlog writes its request lines to (the middleware reads its level too).
+request_log = logging.getLogger(REQUEST_LOGGER)
 
 
 def loggable_path(request: HttpRequest) -> str:
@@ -88,7 +89,7 @@ def bind_request_started(*, request: HttpRequest, log_kwargs: dict[str, Any], **
     structlog.contextvars.bind_contextvars(request_id=request_id, ip=client_ip(request))
     log_kwargs.pop("request", None)
     # request_started is DEBUG in our settings: resolve the URL for its path only when it is written.
-    if _request_log.isEnabledFor(app_settings.STATUS_START_LOG_LEVEL):
+    if request_log.isEnabledFor(app_settings.STATUS_START_LOG_LEVEL):
         _describe(request, log_kwargs)
 
 

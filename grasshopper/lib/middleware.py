@@ -1,6 +1,5 @@
 """Middleware of the shared kernel."""
 
-import logging
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -10,12 +9,8 @@ from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import SimpleLazyObject, empty
 from django_structlog.middlewares import RequestMiddleware as StructlogRequestMiddleware
-from django_structlog.middlewares import request as request_logging
 
-from grasshopper.lib.logging_signals import set_request_id_header
-
-# The standard library logger django-structlog's request lines go to (its module's name).
-_REQUEST_LOG = logging.getLogger(request_logging.__name__)
+from grasshopper.lib.logging_signals import request_log, set_request_id_header
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
@@ -41,7 +36,7 @@ class RequestMiddleware(StructlogRequestMiddleware):
         if (
             not hasattr(request, "_raised_exception")
             and not isinstance(response, StreamingHttpResponse)
-            and not _REQUEST_LOG.isEnabledFor(self._log_level_for_status_code(response.status_code))
+            and not request_log.isEnabledFor(self._log_level_for_status_code(response.status_code))
         ):
             structlog.contextvars.clear_contextvars()
             return
