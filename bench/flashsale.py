@@ -5,7 +5,10 @@
 1. creates the PostgreSQL database ``grasshopper_flash`` (dropping a previous one), migrates it, and through
    the ORM (``manage.py shell``) creates one published event with one ticket type of ``--capacity`` seats
    (price 0: orders are paid at once and their tickets issued; ``--paid``: a priced ticket type, orders stay
-   pending with their seats held) and ``--buyers`` accounts with a verified address;
+   pending with their seats held) and ``--buyers`` accounts with a verified address.
+   Then the machine's reference, on the idle machine: ``pgbench`` running a free order's writes as bare SQL
+   (same statements, one hot seats row, as many connections as gunicorn workers) for
+   ``--reference-seconds``, and a fixed pure-Python loop: this machine's speed moves by 2x between days;
 2. starts gunicorn with production settings (DEBUG off, JSON logs at WARNING, Redis db 8 as the cache, the
    orders rate limit off and the API throttles lifted) and waits for ``/healthz``;
 3. signs every buyer in through allauth headless (``POST /_allauth/app/v1/auth/login``: a session token),
@@ -115,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--redis-url", default="redis://127.0.0.1:6379/8", help="cache of the benchmarked site"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reference-seconds",
+        type=int,
+        default=5,
+        help="seconds of the pgbench reference run before the sale (0: skip it)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="also profile the API call in one process (cProfile, SQL time)"
     )
@@ -470,6 +479,117 @@ def sale(args: argparse.Namespace, port: int, ticket_type: int, tokens: list[str
         "sold_out_after_s": round(max((r[1] for r in accepted), default=first) - first, 3),
         "clients_cpu_s": round(sum(done["cpu_s"] for done in per_process), 2),
     }
+
+
+# --- The machine's reference: the same writes without Django -----------------------------------------------
+
+# The issue's yardstick ("a bare pgbench transaction doing the same writes peaks near 1,500/s on one hot
+# row"), measured in every run: this machine's speed moves by 2x and more between days, and orders/s alone
+# cannot say whether the code or the machine changed. Tables shaped like a free order's rows (the columns
+# that carry indexes and constraints), one hot seats row, and one transaction per order with a free order's
+# statements in its order: read the ticket type, INSERT the order, its line, two audit rows, 1-2 tickets,
+# the guarded UPDATE of the seats, the outbox row and the inbox row, COMMIT.
+REFERENCE_SETUP = """
+CREATE TABLE bench_ref_seats (id int PRIMARY KEY, capacity int NOT NULL, sold int NOT NULL, held int NOT NULL,
+    price numeric(10, 2) NOT NULL);
+INSERT INTO bench_ref_seats VALUES (1, 2000000000, 0, 0, 0);
+CREATE TABLE bench_ref_order (id bigserial PRIMARY KEY, code varchar(16) UNIQUE NOT NULL,
+    created timestamptz NOT NULL, status varchar(20) NOT NULL, total numeric(10, 2) NOT NULL);
+CREATE TABLE bench_ref_line (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES bench_ref_order,
+    seats_id int NOT NULL REFERENCES bench_ref_seats, quantity int NOT NULL,
+    unit_price numeric(10, 2) NOT NULL);
+CREATE TABLE bench_ref_event (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES bench_ref_order,
+    created timestamptz NOT NULL, to_status varchar(20) NOT NULL);
+CREATE TABLE bench_ref_ticket (id bigserial PRIMARY KEY,
+    order_id bigint NOT NULL REFERENCES bench_ref_order, line_id bigint NOT NULL REFERENCES bench_ref_line,
+    secret varchar(64) UNIQUE NOT NULL);
+CREATE TABLE bench_ref_outbox (id bigserial PRIMARY KEY, reference varchar(100) NOT NULL,
+    "to" varchar(254) NOT NULL, context jsonb NOT NULL, UNIQUE (reference, "to"));
+CREATE TABLE bench_ref_notification (id bigserial PRIMARY KEY, reference varchar(100) UNIQUE NOT NULL,
+    title varchar(200) NOT NULL);
+CREATE INDEX ON bench_ref_line (order_id);
+CREATE INDEX ON bench_ref_event (order_id);
+CREATE INDEX ON bench_ref_ticket (order_id);
+CREATE INDEX ON bench_ref_ticket (line_id);
+"""
+REFERENCE_TABLES = (
+    "bench_ref_notification, bench_ref_outbox, bench_ref_ticket, bench_ref_event, bench_ref_line, "
+    "bench_ref_order, bench_ref_seats"
+)
+REFERENCE_ORDER = r"""\set q random(1, 2)
+BEGIN;
+SELECT id, capacity, sold, held, price FROM bench_ref_seats WHERE id = 1;
+INSERT INTO bench_ref_order (code, created, status, total)
+    VALUES (substr(md5(random()::text), 1, 16), now(), 'paid', 0) RETURNING id AS order_id \gset
+INSERT INTO bench_ref_line (order_id, seats_id, quantity, unit_price) VALUES (:order_id, 1, :q, 0)
+    RETURNING id AS line_id \gset
+INSERT INTO bench_ref_event (order_id, created, to_status)
+    VALUES (:order_id, now(), 'pending'), (:order_id, now(), 'paid');
+INSERT INTO bench_ref_ticket (order_id, line_id, secret)
+    SELECT :order_id, :line_id, md5(random()::text) || n FROM generate_series(1, :q) AS n;
+UPDATE bench_ref_seats SET sold = sold + :q WHERE id = 1 AND capacity >= sold + held + :q;
+INSERT INTO bench_ref_outbox (reference, "to", context)
+    VALUES ('order:' || :order_id, 'buyer@example.com', '{}') ON CONFLICT DO NOTHING RETURNING id;
+INSERT INTO bench_ref_notification (reference, title) VALUES ('order:' || :order_id, 'Your tickets')
+    ON CONFLICT DO NOTHING RETURNING id;
+COMMIT;
+"""
+
+
+def python_reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (dict stores, string formatting, calls): the web
+    workers' kind of work, to tell a slow machine from slow code. Best of three."""
+
+    def work() -> float:
+        started = time.process_time()
+        table: dict[int, str] = {}
+        for n in range(300_000):
+            table[n % 1000] = f"{n}:{n % 7}"
+        return (time.process_time() - started) * 1000
+
+    return round(min(work() for _ in range(3)), 1)
+
+
+def machine_reference(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """pgbench running a free order's writes as bare SQL for ``--reference-seconds`` on as many connections
+    as gunicorn has workers, in the benchmark's database (its tables are dropped afterwards), and the
+    Python loop above. Run on the idle machine just before the sale."""
+    result: dict[str, Any] = {"python_loop_ms": python_reference_ms()}
+    pgbench = shutil.which("pgbench")
+    if pgbench is None or args.reference_seconds <= 0:
+        return {**result, "pgbench_tps": None}
+    script = workdir / "reference_order.sql"
+    script.write_text(REFERENCE_ORDER)
+    with psycopg.connect(f"{args.pg} dbname={args.database}", autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {REFERENCE_TABLES}")
+        conn.execute(REFERENCE_SETUP)
+    params = dict(part.split("=", 1) for part in args.pg.split())
+    try:
+        done = subprocess.run(  # noqa: S603 (PostgreSQL's own pgbench, fixed arguments)
+            [
+                pgbench,
+                "--no-vacuum",
+                "--protocol=prepared",
+                f"--file={script}",
+                f"--client={args.workers}",
+                f"--jobs={min(args.workers, os.cpu_count() or 1)}",
+                f"--time={args.reference_seconds}",
+                f"--host={params.get('host', '127.0.0.1')}",
+                f"--port={params.get('port', '5432')}",
+                f"--username={params.get('user', 'postgres')}",
+                args.database,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        with psycopg.connect(f"{args.pg} dbname={args.database}", autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {REFERENCE_TABLES}")
+    tps = next((line for line in done.stdout.splitlines() if line.startswith("tps = ")), None)
+    if done.returncode != 0 or tps is None:
+        raise SystemExit(f"pgbench failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return {**result, "pgbench_tps": round(float(tps.split()[2]), 1), "pgbench_clients": args.workers}
 
 
 # --- CPU accounting: what one order costs, whatever else the machine is doing -------------------------------
@@ -844,6 +964,11 @@ def main(argv: list[str] | None = None) -> int:
         ticket_type = data["ticket_type"]
         report["setup_s"] = round(time.monotonic() - started, 2)
         log(f"migrated and set up in {report['setup_s']} s: ticket type {ticket_type}, {args.buyers} buyers")
+        report["reference"] = machine_reference(args, workdir)
+        log(
+            f"machine reference: pgbench {report['reference']['pgbench_tps']} order transactions/s, "
+            f"Python loop {report['reference']['python_loop_ms']} ms"
+        )
 
         port = free_port()
         logfile = workdir / "gunicorn.log"
