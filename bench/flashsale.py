@@ -24,8 +24,9 @@
 ``--profile`` adds an in-process run (one Python process, no gunicorn) of the same API call through the
 Django test client on a fresh ticket type: queries per order, time in SQL vs in Python, and the top
 functions by cumulative time (cProfile). ``--instructions`` counts, under valgrind's callgrind, the CPU
-instructions of one order and of one refused request in one process: a figure that does not move with the
-machine's load, for comparing two versions of the code. See bench/README.md, "Flash sale".
+instructions of one order and of one refused request, in one process through the test client and in a
+gunicorn worker over HTTP (``server_per_*``): figures that do not move with the machine's load, for
+comparing two versions of the code. See bench/README.md, "Flash sale".
 
 Buyers present distinct client IPs (``X-Real-IP: 10.8.0.N``, with ``DJANGO_RATELIMIT_IP_META_KEY`` set to
 that header, as behind a proxy): allauth's login limit (30/min per IP) would otherwise refuse the sign-ins.
@@ -901,12 +902,7 @@ def run_instructions(
         text=True,
         check=False,
     )
-    counts: dict[str, int] = {}
-    for dump in out.glob("callgrind.out.*"):
-        text = dump.read_text()
-        trigger = next(line for line in text.splitlines() if line.startswith("desc: Trigger:"))
-        phase = trigger.rsplit(" ", 1)[-1]
-        counts[phase] = int(next(line for line in text.splitlines() if line.startswith("totals:")).split()[1])
+    counts = _callgrind_dumps(out)
     if done.returncode != 0 or set(counts) != set(INSTRUCTION_PHASES):
         raise SystemExit(f"instruction count failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     per_call = {phase: round(count / n) for phase, count in counts.items()}
@@ -918,6 +914,109 @@ def run_instructions(
         # costs on its own, as a share of a whole order.
         "refused_request_share_of_order": round(per_call["refused_request"] / per_call["order"], 3),
     }
+
+
+def run_instructions_both(
+    args: argparse.Namespace, env: dict[str, str], data: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """``run_instructions`` (test client, one process) and ``run_instructions_server`` (a gunicorn worker),
+    each with its own folder of dumps."""
+    in_process, server = out / "callgrind-in-process", out / "callgrind-server"
+    in_process.mkdir()
+    server.mkdir()
+    counted = run_instructions(args, env, data, in_process)
+    return {**counted, **run_instructions_server(args, env, data, server)}
+
+
+def _callgrind_dumps(out: Path) -> dict[str, int]:
+    """Instructions per phase over the callgrind dumps in ``out`` (a phase's name ends its dump's trigger;
+    dumps of one phase from several processes add up)."""
+    counts: Counter[str] = Counter()
+    for dump in out.glob("callgrind.out.*"):
+        lines = dump.read_text().splitlines()
+        trigger = next(line for line in lines if line.startswith("desc: Trigger:"))
+        if trigger.startswith("desc: Trigger: Program termination"):
+            continue
+        total = next(line for line in lines if line.startswith("totals:"))
+        counts[trigger.rsplit(" ", 1)[-1]] += int(total.split()[1])
+    return dict(counts)
+
+
+def run_instructions_server(
+    args: argparse.Namespace, env: dict[str, str], data: dict[str, Any], out: Path
+) -> dict[str, int]:
+    """The same two kinds of API call, counted in a gunicorn worker (one sync worker under callgrind, real
+    HTTP over loopback) rather than through the test client: what production pays, with gunicorn's HTTP
+    parsing, the WSGI request, the connection health check and the signals a test client leaves out. The
+    worker is fresh, as in the sale: ``--instructions-orders`` calls of each kind after 20 of warm-up."""
+    valgrind = shutil.which("valgrind") or "valgrind"
+    control = shutil.which("callgrind_control") or "callgrind_control"
+    port = free_port()
+    logfile = out / "gunicorn-callgrind.log"
+    server_env = {**env, "NOTIFICATIONS_RELAY_DELAY_SECONDS": "3600"}  # as in run_instructions
+    command = [
+        valgrind,
+        "--tool=callgrind",
+        "--trace-children=yes",  # the arbiter forks the worker
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out / 'callgrind.out.server.%p'}",
+        str(VENV_BIN / "python"),
+        str(VENV_BIN / "gunicorn"),
+        "grasshopper.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        "--workers=1",
+        "--worker-class=sync",
+        "--log-level=warning",
+        "--timeout=600",  # a request under valgrind takes a good part of a second
+    ]
+    with logfile.open("wb") as log_out:
+        server = subprocess.Popen(  # noqa: S603 (valgrind running our gunicorn, fixed arguments)
+            command,
+            cwd=ROOT,
+            env=server_env,
+            stdout=log_out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        gunicorn_wait(server, port, logfile, timeout=600)
+        token = login_all(port, [data["emails"][1]])[0]
+        bodies = {
+            "order": _order_body(data["spare_ticket_type"]).encode(),
+            "refused_request": _order_body(data["spare_ticket_type"], quantity=0).encode(),
+        }
+        headers = {"Content-Type": "application/json", "X-Session-Token": token, IP_HEADER: buyer_ip(1)}
+
+        def call(phase: str) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            conn.request("POST", ORDERS, body=bodies[phase], headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            conn.close()
+            if response.status != INSTRUCTION_PHASES[phase]:
+                raise SystemExit(f"server {phase} answered {response.status}: {payload[:300]!r}")
+
+        def callgrind(*options: str) -> None:
+            for pid in [server.pid, *_children(server.pid)]:
+                subprocess.run(  # noqa: S603 (valgrind's own control tool, fixed arguments)
+                    [control, *options, str(pid)], check=True, capture_output=True
+                )
+
+        for phase in INSTRUCTION_PHASES:
+            for _ in range(20):
+                call(phase)
+        for phase in INSTRUCTION_PHASES:
+            callgrind("--instr=on")
+            for _ in range(args.instructions_orders):
+                call(phase)
+            callgrind(f"--dump={phase}")
+            callgrind("--instr=off")
+    finally:
+        gunicorn_stop(server)
+    counts = _callgrind_dumps(out)
+    if set(counts) != set(INSTRUCTION_PHASES):
+        raise SystemExit(f"server instruction count failed: {counts}\n{logfile.read_text()[-3000:]}")
+    return {f"server_per_{phase}": round(count / args.instructions_orders) for phase, count in counts.items()}
 
 
 # --- Main -------------------------------------------------------------------------------------------------
@@ -932,7 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
     # The in-process runs buy from a spare ticket type of --capacity seats: the profile's 1.5 x n orders plus
     # its warm-up and statement capture, the instruction count's n orders plus its warm-up.
     spare_seats = (args.profile_orders * 2 + 20 if args.profile else 0) + (
-        args.instructions_orders + 20 if args.instructions else 0
+        2 * (args.instructions_orders + 20) if args.instructions else 0
     )
     if args.capacity < spare_seats:
         raise SystemExit(f"--profile/--instructions need --capacity of at least {spare_seats}")
@@ -1004,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             report["profile"] = run_profile(args, env, data, workdir)
         if args.instructions:
-            report["instructions"] = run_instructions(args, env, data, workdir)
+            report["instructions"] = run_instructions_both(args, env, data, workdir)
         report["targets"] = {
             f"orders_per_s>={TARGET_ORDERS_PER_S}": report["orders_per_s"] >= TARGET_ORDERS_PER_S,
             "oversold==0": report["oversold"] == 0,
@@ -1020,9 +1119,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             database_recreate(args, drop_only=True)
             log(f"dropped database {args.database}")
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
+        shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(report), flush=True)
     return 0
 
