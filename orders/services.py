@@ -34,7 +34,7 @@ from events.inventory import (
 )
 from events.models import Event, TicketType
 from events.selectors import member_presale_admits, ticket_type_in_member_presale
-from grasshopper.lib.db import CompiledSelect, insert_all
+from grasshopper.lib.db import CompiledSelect, insert_all, insert_together
 from orders.exceptions import (
     AdjustmentInvalid,
     HolderNamesInvalid,
@@ -236,8 +236,7 @@ def order_create_or_replay(
         )
         for tt_id, quantity in wanted.items()
     ]
-    insert_all(order_lines)
-    insert_all(history)
+    insert_together(order_lines, history)  # one round trip: both only point at the order
     tickets = _issue_tickets(order=order, lines=order_lines) if free else []
 
     # Last: the seats. Hot rows locked in id order until commit, which follows right away.
