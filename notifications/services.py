@@ -46,7 +46,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event
 from events.signals import holder_notices_progress_key
-from grasshopper.lib.db import insert_together, on_commit_robust
+from grasshopper.lib.db import insert_unless_exists, on_commit_robust
 from grasshopper.lib.exceptions import Conflict
 from grasshopper.lib.progress import progress_set
 from notifications import kinds
@@ -103,8 +103,7 @@ def notify(
       site-relative ``link`` default to the kind's.
     ``context`` holds ids (e.g. ``{"order_id": 1}``) the kind's loader turns into the template context;
     ``loaded`` is that template context when the caller already has its rows in memory (a new order), so
-    the inbox's title and body cost no query. Both rows go in one statement (``insert_together``), each
-    an ``INSERT ... ON CONFLICT DO NOTHING``.
+    the inbox's title and body cost no query. Each row is one ``INSERT ... ON CONFLICT DO NOTHING``.
     """
     spec = kinds.get(kind)
     context = context or {}
@@ -119,24 +118,21 @@ def notify(
     to = (email or (user.email if user is not None else "") or "").strip()
     if to and _may_email(kind=spec, user=user):
         outbox = OutboxEmail(kind=kind, reference=reference, to=to, user=user, context=context)
-    entry = None
-    if user is not None:
-        entry = Notification(
-            user=user,
-            kind=kind,
-            reference=reference,
-            title=(title or spec.title(load()))[:200],
-            body=body or spec.body(load()),
-            link=(link or spec.link(load(), False))[:500],
-        )
-    # Both rows in one statement (one round trip), each skipped when it exists already.
-    groups = [[row] for row in (outbox, entry) if row is not None]
-    insert_together(*groups, ignore_conflicts=True)
-    if outbox is not None:
-        if outbox.pk is not None:
+        if insert_unless_exists(outbox):
             on_commit_robust(_email_queued, outbox.pk)
         else:
             outbox = OutboxEmail.objects.get(kind=kind, reference=reference, to=to)
+    if user is not None:
+        insert_unless_exists(
+            Notification(
+                user=user,
+                kind=kind,
+                reference=reference,
+                title=(title or spec.title(load()))[:200],
+                body=body or spec.body(load()),
+                link=(link or spec.link(load(), False))[:500],
+            )
+        )
     return outbox
 
 

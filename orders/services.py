@@ -34,7 +34,7 @@ from events.inventory import (
 )
 from events.models import Event, TicketType
 from events.selectors import member_presale_admits, ticket_type_in_member_presale
-from grasshopper.lib.db import CompiledSelect, insert_all, insert_together
+from grasshopper.lib.db import CompiledSelect, insert_all
 from orders.exceptions import (
     AdjustmentInvalid,
     HolderNamesInvalid,
@@ -236,7 +236,8 @@ def order_create_or_replay(
         )
         for tt_id, quantity in wanted.items()
     ]
-    insert_together(order_lines, history)  # one round trip: both only point at the order
+    insert_all(order_lines)
+    insert_all(history)
     tickets = _issue_tickets(order=order, lines=order_lines) if free else []
 
     # Last: the seats. Hot rows locked in id order until commit, which follows right away.

@@ -235,63 +235,9 @@ def insert_all(instances: Sequence[Model]) -> None:
         _insert(instances, ignore_conflicts=False)
 
 
-def insert_together(*groups: Sequence[Model], ignore_conflicts: bool = False) -> list[int]:
-    """Several ``insert_all`` calls in ONE statement and one round trip: each group is new instances of one
-    model, and no group refers to a row of another (their foreign keys point at rows saved before). Returns
-    the rows written per group; primary keys are set as ``insert_all`` sets them.
-
-    On PostgreSQL the groups' compiled INSERTs become data-modifying CTEs of one statement (``WITH g0 AS
-    (INSERT ... RETURNING id), g1 AS (...) SELECT 0, id FROM g0 UNION ALL ...``): on an order's busy path
-    (its line and history rows; a confirmation's outbox and inbox rows) one round trip fewer each, which
-    both the web process and PostgreSQL pay. A failing group fails the statement, so all of it: as the
-    separate INSERTs would inside the caller's transaction. With ``ignore_conflicts`` each group is one
-    row, skipped (0) when a unique constraint already holds one like it, as ``insert_unless_exists``.
-    Other databases (SQLite has no INSERT in WITH) run the groups one after the other.
-    """
-    groups = tuple(group for group in groups if group)
-    if not groups:
-        return []
-    if ignore_conflicts and any(len(group) > 1 for group in groups):
-        raise NotImplementedError("ignore_conflicts inserts one row per group")
-    using = router.db_for_write(type(groups[0][0]), instance=groups[0][0])
-    if len(groups) == 1 or connections[using].vendor != "postgresql":
-        return [_insert(group, ignore_conflicts=ignore_conflicts) for group in groups]
-    statements = [_insert_statement(group, ignore_conflicts=ignore_conflicts) for group in groups]
-    if any(statement_using != using for _, _, statement_using in statements):
-        raise NotImplementedError("insert_together writes to one database")
-    quote = connections[using].ops.quote_name
-    # The text is the ORM's compiled INSERTs and fixed names; every value is a parameter.
-    ctes = ", ".join(f"g{n} AS ({statement})" for n, (statement, _, _) in enumerate(statements))
-    selects = " UNION ALL ".join(
-        f"SELECT {n}, {quote(group[0]._meta.pk.column)} FROM g{n}"  # noqa: S608
-        for n, group in enumerate(groups)
-    )
-    sql = f"WITH {ctes} {selects}"
-    values = [value for _, group_values, _ in statements for value in group_values]
-    with transaction.mark_for_rollback_on_error(using=using), _cursor(connections[using]) as cursor:
-        cursor.execute(sql, values)
-        rows = cursor.fetchall()
-    # UNION ALL appends the CTEs' rows in order, each in its RETURNING order (bulk_create relies on that too).
-    return [
-        _saved(group, [(pk,) for tag, pk in rows if tag == n], using, ignore_conflicts=ignore_conflicts)
-        for n, group in enumerate(groups)
-    ]
-
-
 def _insert(instances: Sequence[Model], *, ignore_conflicts: bool) -> int:
     """The INSERT of ``insert_all`` and ``insert_unless_exists``: the number of rows written (a row a unique
     constraint skipped, with ``ignore_conflicts``, returns no id and keeps its instance unsaved)."""
-    sql, values, using = _insert_statement(instances, ignore_conflicts=ignore_conflicts)
-    # As Model.save() and bulk_create(): an error inside an atomic block marks it for rollback.
-    with transaction.mark_for_rollback_on_error(using=using), _cursor(connections[using]) as cursor:
-        cursor.execute(sql, values)
-        rows = cursor.fetchall()
-    return _saved(instances, rows, using, ignore_conflicts=ignore_conflicts)
-
-
-def _insert_statement(instances: Sequence[Model], *, ignore_conflicts: bool) -> tuple[str, list[Any], str]:
-    """The INSERT of ``instances`` (one model) RETURNING their primary keys, its parameters, and the
-    database alias: the compiled text when there is one, else the ORM's (then kept, when reusable)."""
     model = type(instances[0])
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
@@ -311,28 +257,25 @@ def _insert_statement(instances: Sequence[Model], *, ignore_conflicts: bool) -> 
         ]
         if by_column:  # [row 1's columns..., row 2's columns...] -> [column 1's rows, column 2's rows...]
             values = [values[column :: len(fields)] for column in range(len(fields))]
-        return sql, values, using
-    # The ORM's own statement, RETURNING the primary key.
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
-    query.insert_values(fields, list(instances))
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [meta.pk]
-    if len(instances) <= INSERT_VALUES_ROWS:  # one placeholder per value, as on other databases
-        compiler.assemble_as_sql = MethodType(SQLInsertCompiler.assemble_as_sql, compiler)  # type: ignore[method-assign]
-    [(sql, params)] = compiler.as_sql()
-    values = list(params)
-    if plain and len(values) == len(fields) * len(instances):
-        _INSERT_SQL[key] = (sql, False)
-    elif plain and len(instances) > 1 and len(values) == len(fields):
-        # Several rows as one array per column: the same values, by column (PostgreSQL's compiler).
-        _INSERT_SQL[key] = (sql, True)
-    return sql, values, using
-
-
-def _saved(
-    instances: Sequence[Model], rows: Sequence[Sequence[Any]], using: str, *, ignore_conflicts: bool
-) -> int:
-    """Marks ``instances`` saved with the primary keys in ``rows`` (RETURNING order): the rows written."""
+    else:
+        # The ORM's own statement, RETURNING the primary key.
+        query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
+        query.insert_values(fields, list(instances))
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = [meta.pk]
+        if len(instances) <= INSERT_VALUES_ROWS:  # one placeholder per value, as on other databases
+            compiler.assemble_as_sql = MethodType(SQLInsertCompiler.assemble_as_sql, compiler)  # type: ignore[method-assign]
+        [(sql, params)] = compiler.as_sql()
+        values = list(params)
+        if plain and len(values) == len(fields) * len(instances):
+            _INSERT_SQL[key] = (sql, False)
+        elif plain and len(instances) > 1 and len(values) == len(fields):
+            # Several rows as one array per column: the same values, by column (PostgreSQL's compiler).
+            _INSERT_SQL[key] = (sql, True)
+    # As Model.save() and bulk_create(): an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using=using), _cursor(connection) as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
     if ignore_conflicts and len(rows) < len(instances):
         if len(instances) > 1:  # which rows were skipped is not known: callers insert one at a time
             raise NotImplementedError("ignore_conflicts inserts one row at a time")

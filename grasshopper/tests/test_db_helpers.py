@@ -21,7 +21,6 @@ from grasshopper.lib.db import (
     CompiledSelect,
     CompiledUpdate,
     insert_all,
-    insert_together,
     insert_unless_exists,
 )
 from notifications.models import Notification
@@ -198,57 +197,6 @@ def test_insert_all_reuses_the_statement_of_several_rows(rows: int) -> None:
         for reason in ("first", "second")
         for n in range(rows)
     ]
-
-
-def test_insert_together_writes_several_tables_in_one_statement_and_sets_every_key() -> None:
-    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
-    order = _order(EventFactory(), buyer)
-    insert_all([order])
-    history = [
-        OrderEvent(order=order, to_status=status, reason=status, created=timezone.now(), seats_delta=n)
-        for n, status in enumerate(["pending", "paid", "cancelled"])
-    ]
-    inbox = _notification(buyer, "Your tickets")
-    with CaptureQueriesContext(connection) as queries:
-        assert insert_together(history, [inbox]) == [3, 1]
-    assert len(queries) == 1
-    # Each instance got the key of its own row, in order: what the database holds under that key is it.
-    assert [OrderEvent.objects.get(pk=e.pk).reason for e in history] == ["pending", "paid", "cancelled"]
-    assert Notification.objects.get(pk=inbox.pk).title == "Your tickets"
-    assert [e._state.adding for e in [*history, inbox]] == [False] * 4
-    # The same shapes again: the statement is reused, with the new values.
-    again = [OrderEvent(order=order, to_status="paid", reason="again", created=timezone.now())]
-    other = _notification(buyer, "Other")
-    other.reference = "orders.Order:XYZ"
-    assert insert_together(again, [other]) == [1, 1]
-    assert OrderEvent.objects.get(pk=again[0].pk).reason == "again"
-    assert Notification.objects.get(pk=other.pk).title == "Other"
-
-
-def test_insert_together_with_ignore_conflicts_skips_the_rows_that_exist_and_writes_the_others() -> None:
-    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
-    assert insert_unless_exists(_notification(buyer, "first")) is True
-    order = _order(EventFactory(), buyer)
-    insert_all([order])
-    event = OrderEvent(order=order, to_status="paid", reason="paid", created=timezone.now())
-    again = _notification(buyer, "second")
-
-    assert insert_together([event], [again], ignore_conflicts=True) == [1, 0]
-
-    assert OrderEvent.objects.get(pk=event.pk).reason == "paid"
-    assert again.pk is None  # skipped: left unsaved, the existing row unchanged
-    assert list(Notification.objects.values_list("title", flat=True)) == ["first"]
-
-
-def test_insert_together_fails_as_a_whole_when_one_group_breaks_a_constraint() -> None:
-    buyer = User.objects.create_user(email="ana@example.com", password="x" * 12)
-    event = EventFactory()
-    insert_all([_order(event, buyer, code="SAMECODE01")])
-    inbox = _notification(buyer, "never written")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        insert_together([inbox], [_order(event, buyer, code="SAMECODE01")])
-    assert not Notification.objects.exists()
-    assert list(Order.objects.values_list("code", flat=True)) == ["SAMECODE01"]
 
 
 def test_insert_all_raises_on_a_unique_constraint_and_writes_nothing() -> None:
