@@ -3,8 +3,8 @@
 A started web process holds about 195,000 long-lived container objects (modules, classes, functions,
 settings, the URLconf and the views it imports). CPython's collector walks all of them in each whole-heap
 collection: about 100 ms of one core here, during which that worker answers nobody. A fresh worker runs
-such collections every few dozen requests until its start-up objects have settled in the oldest
-generation, which is exactly when an on-sale rush hits workers just deployed or recycled. Frozen, those
+several such collections over its first few hundred requests, until its start-up objects have settled in
+the oldest generation: exactly when an on-sale rush hits workers just deployed or recycled. Frozen, those
 objects sit in the collector's permanent generation, which it never walks (a whole-heap collection then
 takes microseconds); the collector still frees whatever requests leave behind.
 
