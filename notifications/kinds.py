@@ -103,11 +103,6 @@ def get(key: str) -> Kind:
 # --- formatting -------------------------------------------------------------------------------------------
 
 
-def local(event: Event, moment: datetime) -> datetime:
-    """``moment`` in the event's own time zone (what buyers see everywhere)."""
-    return moment.astimezone(ZoneInfo(event.timezone))
-
-
 def when(event: Event, moment: datetime | None = None) -> str:
     """ "Saturday 12 July 2026, 20:00" in the event's time zone (its start by default)."""
     return _format(moment or event.starts_at, event.timezone, "l j F Y, H:i")
@@ -128,9 +123,11 @@ def _format(moment: datetime, zone: str, pattern: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _formatted(moment: datetime, zone: str, pattern: str, language: str | None) -> str:
-    """``moment`` in ``zone``, formatted. Kept: an on-sale rush formats the same event start for every
-    order's confirmation (its inbox entry), which cost ~3 % of a free order. The words (weekday, month)
-    come from the active language, so it is part of the key; a moment is one instant whatever its zone."""
+    """``moment`` in ``zone`` (the event's own time zone: what buyers see everywhere), formatted.
+
+    Kept: an on-sale rush formats the same event start for every order's confirmation (its inbox entry),
+    which cost ~3 % of a free order. The words (weekday, month) come from the active language, so it is
+    part of the key; a moment is one instant whatever its zone."""
     return dateformat.format(moment.astimezone(ZoneInfo(zone)), pattern)
 
 
