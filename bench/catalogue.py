@@ -38,6 +38,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -201,9 +202,20 @@ def free_port() -> int:
 
 
 def gunicorn_start(
-    args: argparse.Namespace, env: dict[str, str], port: int, logfile: Path
+    args: argparse.Namespace,
+    env: dict[str, str],
+    port: int,
+    logfile: Path,
+    *,
+    wrapper: Sequence[str] = (),
+    timeout: int = 30,
 ) -> subprocess.Popen[bytes]:
+    """gunicorn serving the site on ``port``, in its own session (``gunicorn_stop`` ends it and its
+    workers). ``wrapper``: a command that runs it (valgrind, for bench/flashsale.py's instruction count);
+    ``timeout``: seconds before the arbiter kills a silent worker."""
     command = [
+        *wrapper,
+        str(VENV_BIN / "python"),
         str(VENV_BIN / "gunicorn"),
         "grasshopper.wsgi:application",
         "--bind",
@@ -217,7 +229,7 @@ def gunicorn_start(
         "--error-logfile",
         "-",
         "--timeout",
-        "30",
+        str(timeout),
         "--graceful-timeout",
         "5",
         "--keep-alive",

@@ -954,30 +954,16 @@ def run_instructions_server(
     port = free_port()
     logfile = out / "gunicorn-callgrind.log"
     server_env = {**env, "NOTIFICATIONS_RELAY_DELAY_SECONDS": "3600"}  # as in run_instructions
-    command = [
+    wrapper = [
         valgrind,
         "--tool=callgrind",
         "--trace-children=yes",  # the arbiter forks the worker
         "--instr-atstart=no",
         f"--callgrind-out-file={out / 'callgrind.out.server.%p'}",
-        str(VENV_BIN / "python"),
-        str(VENV_BIN / "gunicorn"),
-        "grasshopper.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
-        "--workers=1",
-        "--worker-class=sync",
-        "--log-level=warning",
-        "--timeout=600",  # a request under valgrind takes a good part of a second
     ]
-    with logfile.open("wb") as log_out:
-        server = subprocess.Popen(  # noqa: S603 (valgrind running our gunicorn, fixed arguments)
-            command,
-            cwd=ROOT,
-            env=server_env,
-            stdout=log_out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    one_worker = argparse.Namespace(**{**vars(args), "workers": 1, "worker_class": "sync"})
+    # A request under valgrind takes a good part of a second: a long timeout for the arbiter's patience.
+    server = gunicorn_start(one_worker, server_env, port, logfile, wrapper=wrapper, timeout=600)
     try:
         gunicorn_wait(server, port, logfile, timeout=600)
         token = login_all(port, [data["emails"][1]])[0]
