@@ -26,13 +26,14 @@ class OutboxEmail(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     to = models.EmailField()
-    kind = models.CharField(max_length=50, db_index=True, help_text="notifications.kinds key")
+    # No single-column indexes on kind and status: the constraint and the claims index below lead with them.
+    kind = models.CharField(max_length=50, help_text="notifications.kinds key")
     # What the message is about, e.g. "orders.Order:ABCD234567"; with ``kind`` it makes a message unique
     # (the same fact never emails twice, whoever announces it twice).
     reference = models.CharField(max_length=100)
     context = models.JSONField(default=dict, blank=True, help_text="Ids the template context is built from.")
     subject = models.CharField(max_length=200, blank=True, help_text="Filled when rendered.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -55,7 +56,10 @@ class OutboxEmail(TimeStampedModel):
 class Notification(models.Model):
     """One entry of a user's inbox (web bell, /account/notifications/, the notifications API)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Not indexed alone: the indexes and the constraint below all lead with the user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=50)
     reference = models.CharField(max_length=100)
     title = models.CharField(max_length=200)

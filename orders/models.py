@@ -38,7 +38,10 @@ class Order(TimeStampedModel):
         REFUNDED = "refunded", "Refunded"  # all money back, tickets void, seats returned
         PAID_UNFULFILLABLE = "paid_unfulfillable", "Paid, no seats"  # late payment, seats gone: to refund
 
-    code = models.CharField(max_length=16, unique=True, default=new_order_code, editable=False)
+    # Unique through Meta.constraints, as are ``Ticket.secret`` and the indexes below: a CharField's
+    # unique=True or db_index=True on PostgreSQL also builds a ``varchar_pattern_ops`` twin for LIKE that
+    # no query here uses, and every order's INSERT pays for each index (bench/README.md, the indexes).
+    code = models.CharField(max_length=16, default=new_order_code, editable=False)
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="orders")
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
@@ -47,12 +50,12 @@ class Order(TimeStampedModel):
     buyer_name = models.CharField(max_length=150, blank=True)
     # Names printed on the tickets, one per admission in line order; kept until the tickets are issued.
     holder_names = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     hold_extended = models.BooleanField(default=False, help_text="The buyer used their one extension.")
     paid_at = models.DateTimeField(null=True, blank=True)
     payment_provider = models.CharField(max_length=20, blank=True)
@@ -63,12 +66,18 @@ class Order(TimeStampedModel):
     )
     # The staff queue: why a person must look at this order (late payment with no seats left, a partial
     # refund made in the Stripe dashboard, a failed refund, a dispute). Blank: nothing to do.
-    needs_attention = models.CharField(max_length=200, blank=True, db_index=True)
+    needs_attention = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["status", "expires_at"], name="orders_order_status_expiry")]
+        indexes = [
+            # The status filters and the expiry sweep (status = pending, expires_at <= now).
+            models.Index(fields=["status", "expires_at"], name="orders_order_status_expiry"),
+            # The staff queue: only the few orders that need a person are in it.
+            models.Index(fields=["created"], condition=~Q(needs_attention=""), name="orders_order_attention"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="orders_order_code_unique"),
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(subtotal__gte=0) & Q(discount_total__gte=0),
                 name="orders_order_money_nonneg",
@@ -144,13 +153,14 @@ class Ticket(TimeStampedModel):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="tickets")
     ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="tickets")
-    secret = models.CharField(max_length=64, unique=True, default=new_ticket_secret, editable=False)
+    secret = models.CharField(max_length=64, default=new_ticket_secret, editable=False)  # unique: Meta
     holder_name = models.CharField(max_length=150, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["secret"], name="orders_ticket_secret_unique")]
 
     def __str__(self) -> str:
         return f"{self.ticket_type.name} ({self.order.code})"
