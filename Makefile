@@ -98,7 +98,8 @@ bench-catalogue: venv
 
 # 64 signed-in buyers race for 2,000 seats of one ticket type over the orders API (own database
 # grasshopper_flash, Redis db 8); one JSON line: orders/s, latencies, oversold (must be 0), 5xx, audit.
-# See bench/README.md, "Flash sale". Options: BENCH_ARGS="--paid", "--profile", "--instructions", "--workers 4".
+# See bench/README.md, "Flash sale". Options: BENCH_ARGS="--paid", "--profile", "--instructions", "--sample",
+# "--workers 4".
 .PHONY: bench-flashsale
 bench-flashsale: venv
 	$(BIN)/python bench/flashsale.py $(BENCH_ARGS)

@@ -26,7 +26,9 @@ Django test client on a fresh ticket type: queries per order, time in SQL vs in 
 functions by cumulative time (cProfile). ``--instructions`` counts, under valgrind's callgrind, the CPU
 instructions of one order and of one refused request, in one process through the test client and in a
 gunicorn worker over HTTP (``server_per_*``): figures that do not move with the machine's load, for
-comparing two versions of the code. See bench/README.md, "Flash sale".
+comparing two versions of the code. ``--sample`` samples the gunicorn workers with py-spy during the sale
+(needs ptrace rights: root here) and reports the shares of their CPU by part of the request (``samples``);
+the sampler slows the workers, so that run's orders/s is not comparable. See bench/README.md, "Flash sale".
 
 Buyers present distinct client IPs (``X-Real-IP: 10.8.0.N``, with ``DJANGO_RATELIMIT_IP_META_KEY`` set to
 that header, as behind a proxy): allauth's login limit (30/min per IP) would otherwise refuse the sign-ins.
@@ -45,6 +47,7 @@ import random
 import secrets
 import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -137,6 +140,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--instructions-orders", type=int, default=40, help="API calls counted per kind (--instructions)"
+    )
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="also sample the gunicorn workers during the sale (py-spy): where the server's CPU goes",
     )
     parser.add_argument("--instructions-child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -824,6 +832,88 @@ def run_profile(
     raise SystemExit(f"profile run failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
 
 
+# --- Where the server's CPU goes under load (py-spy) ----------------------------------------------------
+
+# Parts of a request: a sample counts for the first part one of its frames matches, from the innermost frame
+# out, so a SQL statement the order service runs counts as SQL and not as the service. A part is matched by
+# a function's name (its start) or by its file (the receivers of ``order_paid`` live in ``receivers.py``).
+SAMPLE_PARTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("SQL (psycopg, the ORM's execute)", ("CursorWrapper.execute", "CursorWrapper.executemany"), ()),
+    ("cache (Redis)", ("DefaultClient.", "RedisCache."), ()),
+    ("the confirmation (order_paid receivers)", (), ("/receivers.py:",)),
+    ("the order service", ("order_create_or_replay",), ()),
+    ("authentication", ("APIView.perform_authentication",), ()),
+    ("the view: DRF's parsing and validation, the transaction, the 201", ("APIView.dispatch",), ()),
+    ("middleware and URL resolving", ("BaseHandler.get_response",), ()),
+    ("WSGI and gunicorn's HTTP parsing", ("SyncWorker.handle", "ThreadWorker.handle"), ()),
+)
+
+
+def _sample_part(frame: str) -> str | None:
+    function, _, where = frame.partition(" (")
+    for name, functions, files in SAMPLE_PARTS:
+        if function.startswith(functions) or any(file in where for file in files):
+            return name
+    return None
+
+
+def sampler_start(master_pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the gunicorn workers (children of ``master_pid``) until ``sampler_stop``: only samples
+    that hold the GIL, i.e. CPU spent in Python and in the C code it calls. Needs ptrace rights (root, or
+    ``kernel.yama.ptrace_scope=0``)."""
+    spy = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--sample needs py-spy (make dev-venv installs it)")
+    command = [spy, "record", "--pid", str(master_pid), "--subprocesses", "--gil", "--nonblocking"]
+    command += ["--rate", "250", "--format", "raw", "--output", str(out / "py-spy.txt")]
+    sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    time.sleep(1.0)  # py-spy attaches to the master and finds its workers
+    return sampler
+
+
+def sampler_stop(sampler: subprocess.Popen[bytes], out: Path) -> dict[str, Any]:
+    """Stop py-spy (SIGINT: it writes what it sampled) and sum its stacks into ``SAMPLE_PARTS`` and the top
+    functions by inclusive share. The raw stacks go with the run's temporary folder."""
+    sampler.send_signal(signal.SIGINT)
+    try:
+        _, errors = sampler.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        sampler.kill()
+        _, errors = sampler.communicate()
+    raw = out / "py-spy.txt"
+    if not raw.exists():
+        raise SystemExit(f"py-spy wrote nothing: {errors.decode(errors='replace')[-1000:]}")
+    return summarize_samples(raw.read_text().splitlines())
+
+
+def summarize_samples(lines: list[str], top: int = 25) -> dict[str, Any]:
+    """Shares of the workers' samples (py-spy's raw format: ``frame;frame;... count``, outermost first): by
+    part, and the functions under Django's WSGI handler by inclusive share (counted once a stack)."""
+    total = 0
+    parts: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        frames = [frame for frame in stack.split(";") if not frame.startswith("process ")]
+        if not any(frame.startswith("SyncWorker.") or frame.startswith("ThreadWorker.") for frame in frames):
+            continue  # the arbiter, not a request
+        n = int(count)
+        total += n
+        functions = [frame.split(" (", 1)[0] for frame in frames]
+        if "WSGIHandler.__call__" in functions:  # the functions inside Django's handler, each once a stack
+            for function in set(functions[functions.index("WSGIHandler.__call__") + 1 :]):
+                inclusive[function] += n
+        part = next(filter(None, map(_sample_part, reversed(frames))), "the worker's loop (accept, close)")
+        parts[part] += n
+    if not total:
+        raise SystemExit("py-spy sampled no request: did the workers serve the sale?")
+    return {
+        "samples": total,
+        "parts": {name: round(n / total, 3) for name, n in parts.most_common()},
+        "top_inclusive": [[round(n / total, 3), name] for name, n in inclusive.most_common(top)],
+    }
+
+
 # --- Instruction counts (callgrind) ----------------------------------------------------------------------
 
 INSTRUCTION_PHASES = {"order": 201, "refused_request": 400}
@@ -1064,8 +1154,13 @@ def main(argv: list[str] | None = None) -> int:
         tokens = login_all(port, data["emails"])
         log(f"{len(tokens)} buyers signed in in {time.monotonic() - started:.1f} s; the sale starts")
 
+        sampler = sampler_start(gunicorn.pid, workdir) if args.sample else None
         cpu_before = cpu_snapshot(args, gunicorn.pid)
         report.update(sale(args, port, ticket_type, tokens))
+        if sampler is not None:  # py-spy slows the workers: this run's orders/s is not comparable
+            report["samples"] = sampler_stop(sampler, workdir)
+            parts = report["samples"]["parts"].items()
+            log("where the workers' CPU went (py-spy):\n  " + "\n  ".join(f"{v:6.1%}  {k}" for k, v in parts))
         report.update(
             cpu_per_order(
                 cpu_before, cpu_snapshot(args, gunicorn.pid), report["clients_cpu_s"], report["accepted"]
