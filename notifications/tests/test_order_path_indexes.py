@@ -1,10 +1,11 @@
 """The indexes of the tables every order writes to: each one is paid for by every INSERT of an on-sale.
 
-The list of indexes is pinned, as ``notifications/tests/test_order_hot_path.py`` pins the statements: a
-``db_index=True`` or ``unique=True`` on a CharField adds two indexes on PostgreSQL (the second,
-``varchar_pattern_ops``, serves only ``LIKE``), and one that a composite index already covers adds work
-to every order and nothing to any read. A new index fails this test on purpose: name the query it serves,
-then add it here. The reads that the dropped indexes used to serve still find one (``EXPLAIN``).
+The list of indexes is pinned, as ``test_order_hot_path.py`` beside it pins the statements (both live here,
+where the order path's tables of both apps may be named): a ``db_index=True`` or ``unique=True`` on a
+CharField adds two indexes on PostgreSQL (the second, ``varchar_pattern_ops``, serves only ``LIKE``), and
+one that a composite index already covers adds work to every order and nothing to any read. A new index
+fails this test on purpose: name the query it serves, then add it here. The reads that the dropped indexes
+used to serve still find one (``EXPLAIN``).
 """
 
 from __future__ import annotations
