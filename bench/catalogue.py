@@ -237,7 +237,7 @@ def gunicorn_start(
     ]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
-    if getattr(args, "preload", False):  # bench/flashsale.py's options have no --preload
+    if args.preload:
         command.append("--preload")
     with logfile.open("wb") as out:
         return subprocess.Popen(  # noqa: S603 (our gunicorn, fixed arguments)

@@ -113,6 +113,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument(
+        "--preload",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="load the application before forking the workers (gunicorn --preload)",
+    )
+    parser.add_argument(
         "--database", default="grasshopper_flash", help="PostgreSQL database (created, dropped)"
     )
     parser.add_argument(
@@ -1125,6 +1131,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "worker_class": args.worker_class,
             "threads": args.threads if args.worker_class == "gthread" else 1,
+            "preload": args.preload,
         },
     }
     cache = redis.Redis.from_url(args.redis_url)
