@@ -106,10 +106,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--paid", action="store_true", help="a priced ticket type: orders stay pending (held)"
     )
     parser.add_argument("--seed", type=int, default=2026)
-    # Measured on 2 cores (bench/README.md): sync workers, two per core. An order waits on PostgreSQL for
-    # about as long as it computes, so one process per core leaves the core idle; threads (gthread) fight
-    # over the GIL and cost more CPU per order than the reconnects sync workers make the clients pay.
-    parser.add_argument("--workers", type=int, default=2 * cores, help="gunicorn workers (2 x cores)")
+    # Measured on 2 cores (bench/README.md, 2026-11-28, third session): sync workers, one per core. An order
+    # now computes ~2.6 ms and waits on PostgreSQL well under 1 ms, so a second worker per core finds
+    # little idle time to fill and makes every order dearer (server CPU per order 3.4-4.1 ms with 2
+    # workers, 4.7-5.2 with 4); threads (gthread) fight over the GIL.
+    parser.add_argument("--workers", type=int, default=cores, help="gunicorn workers (one per core)")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument(
@@ -565,10 +566,16 @@ def python_reference_ms() -> float:
     return round(min(work() for _ in range(3)), 1)
 
 
+# pgbench's connections, whatever the number of gunicorn workers: every reference in bench/README.md was
+# taken with 4, and the same machine gives ~30 % fewer transactions/s with 2; a fixed count keeps runs
+# comparable.
+REFERENCE_CLIENTS = 4
+
+
 def machine_reference(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """pgbench running a free order's writes as bare SQL for ``--reference-seconds`` on as many connections
-    as gunicorn has workers, in the benchmark's database (its tables are dropped afterwards), and the
-    Python loop above. Run on the idle machine just before the sale."""
+    """pgbench running a free order's writes as bare SQL for ``--reference-seconds`` on
+    ``REFERENCE_CLIENTS`` connections, in the benchmark's database (its tables are dropped afterwards), and
+    the Python loop above. Run on the idle machine just before the sale."""
     result: dict[str, Any] = {"python_loop_ms": python_reference_ms()}
     pgbench = shutil.which("pgbench")
     if pgbench is None or args.reference_seconds <= 0:
@@ -586,8 +593,8 @@ def machine_reference(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 "--no-vacuum",
                 "--protocol=prepared",
                 f"--file={script}",
-                f"--client={args.workers}",
-                f"--jobs={min(args.workers, os.cpu_count() or 1)}",
+                f"--client={REFERENCE_CLIENTS}",
+                f"--jobs={min(REFERENCE_CLIENTS, os.cpu_count() or 1)}",
                 f"--time={args.reference_seconds}",
                 f"--host={params.get('host', '127.0.0.1')}",
                 f"--port={params.get('port', '5432')}",
@@ -604,7 +611,7 @@ def machine_reference(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     tps = next((line for line in done.stdout.splitlines() if line.startswith("tps = ")), None)
     if done.returncode != 0 or tps is None:
         raise SystemExit(f"pgbench failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return {**result, "pgbench_tps": round(float(tps.split()[2]), 1), "pgbench_clients": args.workers}
+    return {**result, "pgbench_tps": round(float(tps.split()[2]), 1), "pgbench_clients": REFERENCE_CLIENTS}
 
 
 # --- CPU accounting: what one order costs, whatever else the machine is doing -------------------------------
