@@ -54,6 +54,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -930,6 +931,36 @@ def summarize_samples(lines: list[str], top: int = 25) -> dict[str, Any]:
 # --- Instruction counts (callgrind) ----------------------------------------------------------------------
 
 INSTRUCTION_PHASES = {"order": 201, "refused_request": 400}
+# A web process asks for the outbox relay once a second, whatever the number of orders (free mode: each
+# queues an email). Under valgrind a call takes over a second, so each would ask: the window is made longer
+# than the run to count what an order costs at speed.
+COUNTING_ENV = {"NOTIFICATIONS_RELAY_DELAY_SECONDS": "3600"}
+
+
+def count_phases(
+    call: Callable[[str], None], pids: Callable[[], list[int]], n: int, *, settle: Callable[[], None]
+) -> None:
+    """Warm up with 20 calls of each kind (connection, caches, imports, compiled statements), then count
+    ``n`` calls of each phase in the callgrind processes ``pids()``: one dump per phase, named after it
+    (``_callgrind_dumps`` reads them). ``settle`` runs before each phase's count."""
+    control = shutil.which("callgrind_control") or "callgrind_control"
+
+    def callgrind(*options: str) -> None:
+        for pid in pids():
+            subprocess.run(  # noqa: S603 (valgrind's own control tool, fixed arguments)
+                [control, *options, str(pid)], check=True, capture_output=True
+            )
+
+    for phase in INSTRUCTION_PHASES:
+        for _ in range(20):
+            call(phase)
+    for phase in INSTRUCTION_PHASES:
+        settle()
+        callgrind("--instr=on")
+        for _ in range(n):
+            call(phase)
+        callgrind(f"--dump={phase}")  # writes this phase's counts and zeroes them
+        callgrind("--instr=off")
 
 
 def instructions_child(args: argparse.Namespace) -> int:
@@ -944,27 +975,14 @@ def instructions_child(args: argparse.Namespace) -> int:
         if response.status_code != INSTRUCTION_PHASES[phase]:
             raise SystemExit(f"{phase} answered {response.status_code}: {response.content[:300]!r}")
 
-    control = shutil.which("callgrind_control") or "callgrind_control"
-
-    def callgrind(*options: str) -> None:
-        subprocess.run(  # noqa: S603 (valgrind's own control tool, fixed arguments)
-            [control, *options, str(os.getpid())], check=True, capture_output=True
-        )
-
-    for phase in INSTRUCTION_PHASES:
-        for _ in range(20):  # warm-up: connection, caches, imports, compiled statements
-            call(phase)
-    for phase in INSTRUCTION_PHASES:
+    def settle() -> None:
         # A whole-heap collection (here one every ~1,500 orders, ~100 ms) landing in one phase and not in
         # another would swamp the difference being measured: start each phase with a collected, frozen heap.
         # The young generations' collections, which the calls' own allocations drive, are still counted.
         gc.collect()
         gc.freeze()
-        callgrind("--instr=on")
-        for _ in range(args.instructions_orders):
-            call(phase)
-        callgrind(f"--dump={phase}")  # writes this phase's counts and zeroes them
-        callgrind("--instr=off")
+
+    count_phases(call, lambda: [os.getpid()], args.instructions_orders, settle=settle)
     return 0
 
 
@@ -982,10 +1000,7 @@ def run_instructions(
             {"ticket_type": data["spare_ticket_type"], "email": data["emails"][0]}
         ),
         "PYTHONPATH": str(ROOT),
-        # A web process asks for the outbox relay once a second, whatever the number of orders (free mode:
-        # each queues an email). Under valgrind a call takes over a second, so each would ask: the window
-        # is made longer than the run to count what an order costs at speed.
-        "NOTIFICATIONS_RELAY_DELAY_SECONDS": "3600",
+        **COUNTING_ENV,
     }
     n = args.instructions_orders
     done = subprocess.run(  # noqa: S603 (valgrind running this script, fixed arguments)
@@ -1053,10 +1068,9 @@ def run_instructions_server(
     parsing, the WSGI request, the connection health check and the signals a test client leaves out. The
     worker is fresh, as in the sale: ``--instructions-orders`` calls of each kind after 20 of warm-up."""
     valgrind = shutil.which("valgrind") or "valgrind"
-    control = shutil.which("callgrind_control") or "callgrind_control"
     port = free_port()
     logfile = out / "gunicorn-callgrind.log"
-    server_env = {**env, "NOTIFICATIONS_RELAY_DELAY_SECONDS": "3600"}  # as in run_instructions
+    server_env = {**env, **COUNTING_ENV}
     wrapper = [
         valgrind,
         "--tool=callgrind",
@@ -1085,21 +1099,10 @@ def run_instructions_server(
             if response.status != INSTRUCTION_PHASES[phase]:
                 raise SystemExit(f"server {phase} answered {response.status}: {payload[:300]!r}")
 
-        def callgrind(*options: str) -> None:
-            for pid in [server.pid, *_children(server.pid)]:
-                subprocess.run(  # noqa: S603 (valgrind's own control tool, fixed arguments)
-                    [control, *options, str(pid)], check=True, capture_output=True
-                )
-
-        for phase in INSTRUCTION_PHASES:
-            for _ in range(20):
-                call(phase)
-        for phase in INSTRUCTION_PHASES:
-            callgrind("--instr=on")
-            for _ in range(args.instructions_orders):
-                call(phase)
-            callgrind(f"--dump={phase}")
-            callgrind("--instr=off")
+        # The worker's heap is left as the sale finds it (frozen at start-up by grasshopper.wsgi).
+        count_phases(
+            call, lambda: [server.pid, *_children(server.pid)], args.instructions_orders, settle=lambda: None
+        )
     finally:
         gunicorn_stop(server)
     counts = _callgrind_dumps(out)
